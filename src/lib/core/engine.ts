@@ -1,0 +1,101 @@
+/**
+ * The engine contract: what every compressor engine (the pure-TypeScript reference engine, the
+ * web-llm WebGPU engine) offers inside the worker. Pure types, no runtime code.
+ *
+ * Invariants every engine keeps:
+ * - Token ids are the unit of exchange. A compression is scored by the ids the sampler produced,
+ *   never by re-tokenising text.
+ * - Log-probabilities are natural-log (nats), computed as a float64 log-softmax of the raw
+ *   logits divided by the temperature (temperature 0 is scored at temperature 1).
+ * - Calls are serialised by the engine's owner (the worker); `interrupt()` is the one call that
+ *   may arrive while another is running, and it leaves the engine usable.
+ * - Counters accumulate across calls until `resetCounters()`.
+ */
+
+export type PromptStyle = 'plain' | 'chat';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/**
+ * What a prompt template produces. `plain` is raw text after BOS (story models such as
+ * stories260K); `chat` goes through the model's chat template (instruction models).
+ */
+export type Prompt = { kind: 'plain'; text: string } | { kind: 'chat'; messages: ChatMessage[] };
+
+export interface ModelInfo {
+  /** Engine-qualified id, e.g. `reference:stories260K` or a web-llm model id. */
+  id: string;
+  engine: 'reference' | 'webllm';
+  promptStyle: PromptStyle;
+  contextWindowTokens: number;
+  vocabSize: number;
+  bosId: number | null;
+  /** Ids that end a generation (EOS, end-of-turn). */
+  stopIds: number[];
+}
+
+export interface SamplingSettings {
+  /** 0 means greedy (argmax); log-probs are then reported at temperature 1. */
+  temperature: number;
+  /** Nucleus mass in (0, 1]; 1 samples the full distribution (the channel that is scored). */
+  topP: number;
+  maxTokens: number;
+  /** Seed of the engine's deterministic generator. */
+  seed: number;
+}
+
+/** Why a generation ended: a stop id was sampled, the budget ran out, or it was interrupted. */
+export type StopReason = 'stop' | 'length' | 'interrupted';
+
+export interface GenerateResult {
+  /** Generated ids, including the stop id when `stopReason` is `stop`. */
+  ids: number[];
+  /** ln p of each id in `ids` under the sampling distribution before top-p truncation. */
+  logprobsNats: number[];
+  stopReason: StopReason;
+}
+
+export interface TokenEvent {
+  id: number;
+  /** Text this token adds to the decoded output (may be empty for partial UTF-8 or stop ids). */
+  text: string;
+  logprobNats: number;
+  /** Tokens generated so far in this call. */
+  index: number;
+}
+
+export interface EngineCounters {
+  /** Tokens processed by forward calls that took more than one token (batched prefill). */
+  prefillTokens: number;
+  /** Forward calls that processed exactly one token. */
+  decodeSteps: number;
+  forwardCalls: number;
+}
+
+export interface Engine {
+  readonly info: ModelInfo;
+  /** Encode text without BOS or other special tokens. */
+  tokenize(text: string): number[];
+  detokenize(ids: number[]): string;
+  /** Apply the model's template (BOS, chat template) and return the prompt ids. */
+  promptIds(prompt: Prompt): number[];
+  generate(
+    promptIds: number[],
+    settings: SamplingSettings,
+    onToken?: (event: TokenEvent) => void,
+  ): Promise<GenerateResult>;
+  /**
+   * Teacher-forced per-token log-probs of each continuation after the prompt, at `temperature`
+   * (default 1). The prompt is prefilled once and reused for every continuation.
+   * Throws `InterruptedError` when interrupted (a partial score is meaningless).
+   */
+  score(promptIds: number[], continuations: number[][], temperature?: number): Promise<number[][]>;
+  /** Stop the running generate/score at the next token boundary. Idempotent; safe when idle. */
+  interrupt(): void;
+  counters(): EngineCounters;
+  resetCounters(): void;
+  dispose(): Promise<void>;
+}

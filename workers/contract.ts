@@ -1,0 +1,68 @@
+/**
+ * The compressor worker's API, written once. The worker implements it (checked with
+ * `satisfies`); the main thread imports it with `import type` and wraps the worker with comlink.
+ *
+ * Crossing rules: callbacks are passed as `proxy(fn)` by the caller; bulk bytes (checkpoint
+ * files) cross as transferables; cancellation is `interrupt()`, never `worker.terminate()`,
+ * because the worker holds a loaded model. Errors arrive as plain Errors with their `name`
+ * (see src/lib/core/errors.ts).
+ */
+import type {
+  EngineCounters,
+  GenerateResult,
+  ModelInfo,
+  Prompt,
+  SamplingSettings,
+  TokenEvent,
+} from '../src/lib/core/engine';
+
+/** Where the worker gets an engine from. */
+export type EngineSpec =
+  /** A llama2.c checkpoint and tokenizer fetched from URLs (e.g. /models/stories260K/). */
+  | { kind: 'reference-url'; name: string; checkpointUrl: string; tokenizerUrl: string }
+  /** The same, from files the user picked (File API); the buffers are transferred. */
+  | { kind: 'reference-bytes'; name: string; checkpoint: ArrayBuffer; tokenizer: ArrayBuffer }
+  /** A web-llm prebuilt model, by its model id. */
+  | { kind: 'webllm'; modelId: string };
+
+export type LoadPhase = 'fetching' | 'parsing' | 'compiling' | 'ready';
+
+export interface LoadProgress {
+  phase: LoadPhase;
+  /** 0..1 within the whole load, or null when unknown. */
+  fraction: number | null;
+  loadedBytes?: number;
+  totalBytes?: number;
+  /** Seconds left, when the loader can estimate it. */
+  etaSeconds?: number;
+  text: string;
+}
+
+export interface GenerateRequest {
+  /** A prompt to template, or ready prompt ids. */
+  prompt: Prompt | { kind: 'ids'; ids: number[] };
+  settings: SamplingSettings;
+}
+
+export interface GenerateReply extends GenerateResult {
+  promptIds: number[];
+  text: string;
+  elapsedMs: number;
+}
+
+export interface CompressorApi {
+  /** Load an engine, replacing any loaded one. */
+  load(spec: EngineSpec, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
+  unload(): Promise<void>;
+  /** The loaded model, or null. */
+  info(): Promise<ModelInfo | null>;
+  tokenize(text: string): Promise<number[]>;
+  detokenize(ids: number[]): Promise<string>;
+  /** Apply the loaded model's template (BOS, chat template) to a prompt. */
+  promptIds(prompt: Prompt): Promise<number[]>;
+  generate(request: GenerateRequest, onToken?: (e: TokenEvent) => void): Promise<GenerateReply>;
+  score(promptIds: number[], continuations: number[][], temperature?: number): Promise<number[][]>;
+  /** Cancel the running generate/score at the next token. Safe when idle. */
+  interrupt(): Promise<void>;
+  counters(): Promise<EngineCounters>;
+}
