@@ -1,0 +1,118 @@
+/**
+ * Engine selection and loading, as page state. Owns which engines are offered, the load
+ * progress, and the loaded model's info. The worker owns the engine itself; this class only
+ * asks it to load and mirrors the outcome. Errors are kept with their `name` so the view can
+ * explain them; nothing here throws at the view.
+ */
+import type { ModelInfo } from '../core/engine';
+import { errorMessage, errorName } from '../core/errors';
+import type { EngineSpec, LoadProgress } from '../../../workers/contract';
+import { compressor, proxy, transfer } from '../worker/client';
+
+export type EngineState = 'idle' | 'loading' | 'ready' | 'error';
+
+export interface EngineOption {
+  /** `reference:<name>` or a web-llm model id (TESTIDS.md contract). */
+  value: string;
+  label: string;
+  kind: 'reference' | 'webllm';
+  /** Bytes to download before the model runs; null when unknown. */
+  downloadBytes: number | null;
+  downloadIsEstimate?: boolean;
+  vramMB?: number | null;
+}
+
+export const STORIES_OPTION: EngineOption = {
+  value: 'reference:stories260K',
+  label: 'stories260K · reference engine (CPU, 1 MB test model)',
+  kind: 'reference',
+  downloadBytes: 1_062_767,
+};
+
+/** Base URL of the model files served beside the app (dev and preview servers: /models/). */
+export function modelsBase(): string {
+  return new URL('./models/', document.baseURI).href;
+}
+
+export class EngineStore {
+  options = $state<EngineOption[]>([]);
+  selected = $state('');
+  state = $state<EngineState>('idle');
+  progress = $state<LoadProgress | null>(null);
+  info = $state<ModelInfo | null>(null);
+  errorName = $state<string | null>(null);
+  message = $state('No model loaded.');
+
+  /** Offer stories260K when its files are reachable beside the app. */
+  async discover(): Promise<void> {
+    const found: EngineOption[] = [];
+    try {
+      const res = await fetch(`${modelsBase()}stories260K/tok512.bin`, { method: 'HEAD' });
+      if (res.ok) found.push(STORIES_OPTION);
+    } catch {
+      // Not served here (a static host without model files): the option is simply absent.
+    }
+    this.setOptions([...found, ...this.options.filter((o) => o.kind !== 'reference')]);
+  }
+
+  setOptions(options: EngineOption[]): void {
+    this.options = options;
+    if (!options.some((o) => o.value === this.selected)) this.selected = options[0]?.value ?? '';
+  }
+
+  get selectedOption(): EngineOption | undefined {
+    return this.options.find((o) => o.value === this.selected);
+  }
+
+  specFor(option: EngineOption): EngineSpec {
+    if (option.kind === 'webllm') return { kind: 'webllm', modelId: option.value };
+    const name = option.value.slice('reference:'.length);
+    return {
+      kind: 'reference-url',
+      name,
+      checkpointUrl: `${modelsBase()}${name}/${name}.bin`,
+      tokenizerUrl: `${modelsBase()}${name}/tok512.bin`,
+    };
+  }
+
+  async loadSelected(): Promise<void> {
+    const option = this.selectedOption;
+    if (!option) return;
+    await this.load(this.specFor(option), option.label);
+  }
+
+  /** Load a llama2.c checkpoint and tokenizer picked from local files (works offline). */
+  async loadFiles(checkpoint: File, tokenizer: File): Promise<void> {
+    const name = checkpoint.name.replace(/\.bin$/i, '');
+    const [ckpt, tok] = await Promise.all([checkpoint.arrayBuffer(), tokenizer.arrayBuffer()]);
+    const spec: EngineSpec = { kind: 'reference-bytes', name, checkpoint: ckpt, tokenizer: tok };
+    await this.load(spec, `${checkpoint.name} (local file)`, [ckpt, tok]);
+  }
+
+  private async load(spec: EngineSpec, label: string, buffers: ArrayBuffer[] = []): Promise<void> {
+    this.state = 'loading';
+    this.errorName = null;
+    this.info = null;
+    this.progress = { phase: 'fetching', fraction: 0, text: `Loading ${label}` };
+    this.message = `Loading ${label}…`;
+    try {
+      const arg = buffers.length ? transfer(spec, buffers) : spec;
+      const info = await compressor().load(
+        arg,
+        proxy((p: LoadProgress) => {
+          this.progress = p;
+          this.message = p.text;
+        }),
+      );
+      this.info = info;
+      this.state = 'ready';
+      this.message = `${info.id} is ready (window ${info.contextWindowTokens} tokens).`;
+    } catch (err) {
+      this.state = 'error';
+      this.errorName = errorName(err);
+      this.message = errorMessage(err);
+    } finally {
+      this.progress = null;
+    }
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The compressor worker: owns the one loaded engine and serialises every call to it.
+ *
+ * Invariants:
+ * - At most one engine call runs at a time (the mutex); `interrupt()` skips the queue so it can
+ *   stop the running call at its next token boundary.
+ * - A model stays loaded until `load()` replaces it or `unload()` drops it; the main thread
+ *   never terminates this worker to cancel work.
+ * - web-llm (6 MB) is imported only when a web-llm model is loaded, so a reference-engine session
+ *   never fetches it.
+ */
+import { expose } from 'comlink';
+import type { Engine } from '../src/lib/core/engine';
+import { ModelNotLoadedError } from '../src/lib/core/errors';
+import type { CompressorApi, EngineSpec, GenerateReply, LoadProgress } from './contract';
+import { fetchWithProgress } from './fetch-progress';
+import { Mutex } from './mutex';
+import { ReferenceEngine } from './engines/reference/engine';
+
+let engine: Engine | null = null;
+const lock = new Mutex();
+
+function loaded(): Engine {
+  if (!engine) throw new ModelNotLoadedError();
+  return engine;
+}
+
+async function loadReference(spec: EngineSpec, onProgress: (p: LoadProgress) => void): Promise<Engine> {
+  if (spec.kind === 'reference-bytes') {
+    onProgress({ phase: 'parsing', fraction: 0.5, text: `Reading ${spec.name}` });
+    return ReferenceEngine.fromBytes(spec.name, spec.checkpoint, spec.tokenizer);
+  }
+  if (spec.kind !== 'reference-url') throw new Error('unreachable');
+  const started = performance.now();
+  const report = (what: string, loadedBytes: number, totalBytes: number | null, base: number, span: number) => {
+    const within = totalBytes ? loadedBytes / totalBytes : 0;
+    const elapsedS = (performance.now() - started) / 1000;
+    const etaSeconds = totalBytes && loadedBytes > 0 ? (elapsedS / loadedBytes) * (totalBytes - loadedBytes) : undefined;
+    onProgress({
+      phase: 'fetching',
+      fraction: base + span * within,
+      loadedBytes,
+      totalBytes: totalBytes ?? undefined,
+      etaSeconds,
+      text: `Downloading ${what}: ${(loadedBytes / 1e6).toFixed(2)} MB${totalBytes ? ` of ${(totalBytes / 1e6).toFixed(2)} MB` : ''}`,
+    });
+  };
+  const checkpoint = await fetchWithProgress(spec.checkpointUrl, (l, t) => report('checkpoint', l, t, 0, 0.9));
+  const tokenizer = await fetchWithProgress(spec.tokenizerUrl, (l, t) => report('tokenizer', l, t, 0.9, 0.08));
+  onProgress({ phase: 'parsing', fraction: 0.98, text: 'Preparing the model' });
+  return ReferenceEngine.fromBytes(spec.name, checkpoint, tokenizer);
+}
+
+async function loadWebLlm(modelId: string, onProgress: (p: LoadProgress) => void): Promise<Engine> {
+  const { createWebLlmEngine } = await import('./engines/webllm/engine');
+  return createWebLlmEngine(modelId, onProgress);
+}
+
+const api = {
+  load(spec, onProgress) {
+    const progress = onProgress ?? (() => {});
+    return lock.run(async () => {
+      const previous = engine;
+      engine = null;
+      await previous?.dispose();
+      const next = spec.kind === 'webllm' ? await loadWebLlm(spec.modelId, progress) : await loadReference(spec, progress);
+      engine = next;
+      progress({ phase: 'ready', fraction: 1, text: `${next.info.id} is ready` });
+      return next.info;
+    });
+  },
+  unload() {
+    return lock.run(async () => {
+      const previous = engine;
+      engine = null;
+      await previous?.dispose();
+    });
+  },
+  async info() {
+    return engine?.info ?? null;
+  },
+  tokenize(text) {
+    return lock.run(async () => loaded().tokenize(text));
+  },
+  detokenize(ids) {
+    return lock.run(async () => loaded().detokenize(ids));
+  },
+  promptIds(prompt) {
+    return lock.run(async () => loaded().promptIds(prompt));
+  },
+  generate(request, onToken) {
+    return lock.run(async (): Promise<GenerateReply> => {
+      const e = loaded();
+      const promptIds = request.prompt.kind === 'ids' ? request.prompt.ids : e.promptIds(request.prompt);
+      const started = performance.now();
+      const result = await e.generate(promptIds, request.settings, onToken);
+      return { ...result, promptIds, text: e.detokenize(result.ids), elapsedMs: performance.now() - started };
+    });
+  },
+  score(promptIds, continuations, temperature) {
+    return lock.run(() => loaded().score(promptIds, continuations, temperature));
+  },
+  async interrupt() {
+    engine?.interrupt();
+  },
+  async counters() {
+    return loaded().counters();
+  },
+} satisfies CompressorApi;
+
+expose(api);
