@@ -1,0 +1,341 @@
+/**
+ * The predictor client: the browser talks to the user's OpenAI-compatible endpoint directly,
+ * through the `openai` SDK, so the key goes from this page to that endpoint and nowhere else.
+ *
+ * Owns: one streamed chat completion with our own retry loop (the SDK's is off), an idle timeout,
+ * cancellation through an AbortSignal, and the translation of every failure into a named error
+ * from ./errors. Invariants: the key is passed to the SDK and nowhere else (never logged, never
+ * put in an error); SDK errors are not rethrown or kept as a cause, since they carry headers.
+ * The SDK is imported lazily so it stays out of the page's first chunk.
+ */
+import type { ChatMessage } from './payload';
+import {
+  InvalidApiKeyError,
+  ModelNotFoundError,
+  NetworkError,
+  PredictorCancelledError,
+  PredictorError,
+  PredictorRequestError,
+  PredictorServerError,
+  PredictorSettingsError,
+  PredictorTimeoutError,
+  RateLimitError,
+  StreamDroppedError,
+  redactSecrets,
+} from './errors';
+import { hostOf, normalizeBaseUrl } from './presets';
+import {
+  DEFAULT_RETRY_POLICY,
+  abortableSleep,
+  backoffMs,
+  isRetryableStatus,
+  retryAfterMs,
+  type RetryNotice,
+  type RetryPolicy,
+} from './retry';
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+export interface EndpointSettings {
+  baseUrl: string;
+  apiKey: string;
+}
+
+export interface StreamAnswerOptions extends EndpointSettings {
+  model: string;
+  messages: ChatMessage[];
+  signal?: AbortSignal;
+  /** Called with each piece of text as it arrives, and the text so far. */
+  onDelta?: (delta: string, textSoFar: string) => void;
+  /** Called before each wait between attempts, so the page can say "retrying in N s". */
+  onRetry?: (notice: RetryNotice) => void;
+  /** Longest silence allowed before the first byte and between chunks. */
+  idleTimeoutMs?: number;
+  /** Ask for a usage chunk (stream_options.include_usage); dropped automatically if refused. */
+  streamUsage?: boolean;
+  temperature?: number;
+  retry?: Partial<RetryPolicy>;
+  /** For tests: replaces the abortable sleep between attempts. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/**
+ * done: finished normally. dropped: the stream ended without a finish reason (text is partial).
+ * timeout: the endpoint went silent mid-answer (text is partial). cancelled: the user stopped it.
+ */
+export type AnswerOutcome = 'done' | 'dropped' | 'timeout' | 'cancelled';
+
+export interface StreamAnswerResult {
+  text: string;
+  usage?: Usage;
+  finishReason: string | null;
+  /** True unless the answer finished normally. */
+  partial: boolean;
+  outcome: AnswerOutcome;
+  /** For dropped / timeout: the named error explaining the partial answer. */
+  error?: PredictorError;
+  attempts: number;
+  /** true when the usage chunk was asked for (false after a server refused stream_options). */
+  usageRequested: boolean;
+}
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
+type OpenAIModule = typeof import('openai');
+let sdk: Promise<OpenAIModule> | undefined;
+function loadSdk(): Promise<OpenAIModule> {
+  sdk ??= import('openai');
+  return sdk;
+}
+
+function pageOrigin(): string | undefined {
+  const loc = (globalThis as { location?: { origin?: string } }).location;
+  return loc?.origin && loc.origin !== 'null' ? loc.origin : undefined;
+}
+
+function checkSettings(baseUrl: string, model?: string): string {
+  const url = normalizeBaseUrl(baseUrl);
+  if (!url) throw new PredictorSettingsError('Enter the endpoint\'s base URL, e.g. https://api.openai.com/v1.');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new PredictorSettingsError(`"${url}" is not a URL. It should look like https://api.openai.com/v1.`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new PredictorSettingsError('The base URL must start with http:// or https://.');
+  }
+  if (model !== undefined && !model.trim()) throw new PredictorSettingsError('Choose a model for the predictor.');
+  return url;
+}
+
+async function makeClient(baseUrl: string, apiKey: string) {
+  const { default: OpenAI } = await loadSdk();
+  return new OpenAI({
+    baseURL: baseUrl,
+    // Local servers take no key, but the SDK insists on one; any placeholder will do there.
+    apiKey: apiKey.trim() || 'no-key',
+    dangerouslyAllowBrowser: true,
+    maxRetries: 0,
+    // Our own idle timer decides; this is only a backstop.
+    timeout: 30 * 60_000,
+  });
+}
+
+/** Internal: a failed attempt the retry loop may repeat. */
+class RetryableFailure {
+  constructor(
+    readonly status: number,
+    readonly retryAfterMs: number | undefined,
+  ) {}
+}
+/** Internal: the server refused stream_options; repeat once without it. */
+class UsageRefused {}
+
+interface Ctx {
+  host: string;
+  model: string;
+  apiKey: string;
+  /** 'models' for the connection test, where a 404 means a wrong base URL. */
+  op: 'chat' | 'models';
+}
+
+/** Translate anything the SDK threw (before the stream started) into a named error. */
+async function translate(err: unknown, ctx: Ctx, flags: { cancelled: boolean; timedOut: boolean; timeoutMs: number }) {
+  const m = await loadSdk();
+  if (flags.cancelled) return new PredictorCancelledError();
+  if (flags.timedOut || err instanceof m.APIConnectionTimeoutError) return new PredictorTimeoutError(ctx.host, flags.timeoutMs);
+  if (err instanceof m.APIUserAbortError) return new PredictorCancelledError();
+  if (err instanceof m.APIConnectionError) return new NetworkError(ctx.host, pageOrigin());
+  if (err instanceof m.APIError && typeof err.status === 'number') {
+    const status = err.status;
+    if (status === 401 || status === 403) return new InvalidApiKeyError(ctx.host, status);
+    if (status === 404) {
+      return ctx.op === 'chat'
+        ? new ModelNotFoundError(ctx.host, ctx.model)
+        : new PredictorRequestError(ctx.host, 404, 'there is no model list at this address. Check the base URL (it usually ends in /v1).');
+    }
+    if (isRetryableStatus(status)) return new RetryableFailure(status, retryAfterMs(err.headers));
+    const detail = redactSecrets(serverDetail(err), ctx.apiKey);
+    if ((status === 400 || status === 422) && /stream_options|include_usage/i.test(detail)) return new UsageRefused();
+    return new PredictorRequestError(ctx.host, status, detail);
+  }
+  if (err instanceof TypeError) return new NetworkError(ctx.host, pageOrigin());
+  return new PredictorRequestError(ctx.host, 0, 'the answer could not be read as an OpenAI-compatible response.');
+}
+
+function serverDetail(err: { error?: unknown; message?: string }): string {
+  const body = err.error as { message?: unknown } | undefined;
+  const text = typeof body?.message === 'string' ? body.message : (err.message ?? '');
+  return text.replace(/^\d{3}\s+/, '').slice(0, 300) || 'no detail given';
+}
+
+function toUsage(u: unknown): Usage | undefined {
+  const x = u as { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number } | null | undefined;
+  if (!x || typeof x.prompt_tokens !== 'number') return undefined;
+  const completion = x.completion_tokens ?? 0;
+  return { promptTokens: x.prompt_tokens, completionTokens: completion, totalTokens: x.total_tokens ?? x.prompt_tokens + completion };
+}
+
+/**
+ * Stream one answer. Resolves for every outcome that has an answer to show (done, dropped,
+ * timeout mid-answer, cancelled); rejects with a named PredictorError when there is none.
+ */
+export async function streamAnswer(opts: StreamAnswerOptions): Promise<StreamAnswerResult> {
+  const baseUrl = checkSettings(opts.baseUrl, opts.model);
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
+  const sleep = opts.sleep ?? abortableSleep;
+  const ctx: Ctx = { host: hostOf(baseUrl), model: opts.model.trim(), apiKey: opts.apiKey, op: 'chat' };
+  const client = await makeClient(baseUrl, opts.apiKey);
+  let includeUsage = opts.streamUsage ?? true;
+  let attempt = 0;
+  let usageRetried = false;
+  for (;;) {
+    attempt++;
+    if (opts.signal?.aborted) throw new PredictorCancelledError();
+    const r = await attemptOnce(client, opts, ctx, includeUsage, attempt);
+    if (r instanceof UsageRefused && !usageRetried) {
+      usageRetried = true;
+      includeUsage = false;
+      attempt--;
+      continue;
+    }
+    if (r instanceof RetryableFailure) {
+      const reason = isRetryableStatus(r.status)!;
+      const tooLong = r.retryAfterMs !== undefined && r.retryAfterMs > policy.maxDelayMs;
+      if (attempt >= policy.maxAttempts || tooLong) {
+        throw reason === 'rate-limit'
+          ? new RateLimitError(ctx.host, attempt, r.retryAfterMs)
+          : new PredictorServerError(ctx.host, r.status, attempt);
+      }
+      const waitMs = reason === 'rate-limit' && r.retryAfterMs !== undefined ? r.retryAfterMs : backoffMs(attempt, policy);
+      opts.onRetry?.({ reason, status: r.status, attempt, maxAttempts: policy.maxAttempts, waitMs });
+      try {
+        await sleep(waitMs, opts.signal);
+      } catch {
+        throw new PredictorCancelledError();
+      }
+      continue;
+    }
+    if (r instanceof UsageRefused) throw new PredictorRequestError(ctx.host, 400, 'the server refused the request format.');
+    if (r instanceof Error) throw r;
+    return r;
+  }
+}
+
+type ChatClient = Awaited<ReturnType<typeof makeClient>>;
+
+async function attemptOnce(
+  client: ChatClient,
+  opts: StreamAnswerOptions,
+  ctx: Ctx,
+  includeUsage: boolean,
+  attempt: number,
+): Promise<StreamAnswerResult | RetryableFailure | UsageRefused | PredictorError> {
+  const timeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const ctl = new AbortController();
+  const flags = { cancelled: false, timedOut: false, timeoutMs };
+  const onUserAbort = () => {
+    flags.cancelled = true;
+    ctl.abort();
+  };
+  opts.signal?.addEventListener('abort', onUserAbort, { once: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      flags.timedOut = true;
+      ctl.abort();
+    }, timeoutMs);
+  };
+  const cleanup = () => {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onUserAbort);
+  };
+
+  arm();
+  let stream: AsyncIterable<unknown>;
+  try {
+    stream = await client.chat.completions.create(
+      {
+        model: ctx.model,
+        messages: opts.messages,
+        stream: true,
+        ...(includeUsage ? { stream_options: { include_usage: true } } : {}),
+        ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
+      },
+      { signal: ctl.signal },
+    );
+  } catch (err) {
+    cleanup();
+    return translate(err, ctx, flags);
+  }
+
+  let text = '';
+  let finishReason: string | null = null;
+  let usage: Usage | undefined;
+  try {
+    arm();
+    for await (const raw of stream) {
+      arm();
+      const chunk = raw as { usage?: unknown; choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[] };
+      usage = toUsage(chunk.usage) ?? usage;
+      const choice = chunk.choices?.[0];
+      const delta = choice?.delta?.content;
+      if (delta) {
+        text += delta;
+        opts.onDelta?.(delta, text);
+      }
+      if (choice?.finish_reason) finishReason = choice.finish_reason;
+    }
+  } catch {
+    // A reset connection, a cut-off event or an error event mid-stream: keep what arrived;
+    // the missing finish reason below marks it as dropped.
+  } finally {
+    cleanup();
+  }
+  const base = { text, usage, finishReason, attempts: attempt, usageRequested: includeUsage };
+  if (flags.cancelled) return { ...base, partial: true, outcome: 'cancelled' };
+  if (finishReason !== null) return { ...base, partial: false, outcome: 'done' };
+  if (flags.timedOut) {
+    return { ...base, partial: true, outcome: 'timeout', error: new PredictorTimeoutError(ctx.host, timeoutMs) };
+  }
+  return { ...base, partial: true, outcome: 'dropped', error: new StreamDroppedError(ctx.host, text) };
+}
+
+/** The connection test: list the endpoint's models (ids, sorted). One attempt, named errors. */
+export async function listModels(opts: EndpointSettings & { signal?: AbortSignal; timeoutMs?: number }): Promise<string[]> {
+  const baseUrl = checkSettings(opts.baseUrl);
+  const ctx: Ctx = { host: hostOf(baseUrl), model: '', apiKey: opts.apiKey, op: 'models' };
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const flags = { cancelled: false, timedOut: false, timeoutMs };
+  const ctl = new AbortController();
+  const onAbort = () => {
+    flags.cancelled = true;
+    ctl.abort();
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => {
+    flags.timedOut = true;
+    ctl.abort();
+  }, timeoutMs);
+  try {
+    const client = await makeClient(baseUrl, opts.apiKey);
+    const page = await client.models.list({ signal: ctl.signal });
+    return page.data.map((m) => m.id).sort((a, b) => a.localeCompare(b));
+  } catch (err) {
+    const e = await translate(err, ctx, flags);
+    if (e instanceof RetryableFailure) {
+      throw e.status === 429 ? new RateLimitError(ctx.host, 1, e.retryAfterMs) : new PredictorServerError(ctx.host, e.status, 1);
+    }
+    if (e instanceof UsageRefused) throw new PredictorRequestError(ctx.host, 400, 'the model list was refused.');
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
