@@ -40,5 +40,6 @@ export default defineConfig({
       reuseExistingServer: !process.env.CI,
       timeout: 60_000,
     },
+    { command: 'node e2e/fixtures/fake-openai.mjs', url: 'http://127.0.0.1:8787/v1/models', reuseExistingServer: !process.env.CI },
   ],
 });
