@@ -140,3 +140,93 @@ export function rope(
     }
   }
 }
+
+/**
+ * Causal multi-head attention of one query row (all heads) over cached positions 0..last, with
+ * grouped-query heads: query heads g*kvMul..g*kvMul+kvMul-1 share key/value head g, and their
+ * scores are computed in one pass over the cache. Writes the concatenated head outputs to
+ * out[outOff..outOff+nHeads*headSize). `att` is scratch of at least kvMul*(last+1).
+ * Lanes go four at a time when the head size allows, else two (head sizes are even).
+ */
+export function attendRow(
+  out: Float64Array,
+  outOff: number,
+  q: Float64Array,
+  qOff: number,
+  kc: Float64Array,
+  vc: Float64Array,
+  layerOff: number,
+  kvDim: number,
+  last: number,
+  nHeads: number,
+  kvMul: number,
+  headSize: number,
+  att: Float64Array,
+): void {
+  const scale = 1 / Math.sqrt(headSize);
+  const span = last + 1;
+  const by4 = headSize % 4 === 0;
+  const nKv = nHeads / kvMul;
+  for (let g = 0; g < nKv; g++) {
+    const kvOff = layerOff + g * headSize;
+    for (let m = 0; m < kvMul; m++) {
+      const qh = qOff + (g * kvMul + m) * headSize;
+      const a0 = m * span;
+      let max = -Infinity;
+      for (let s = 0, k = kvOff; s < span; s++, k += kvDim) {
+        let d0 = 0;
+        let d1 = 0;
+        if (by4) {
+          let d2 = 0;
+          let d3 = 0;
+          for (let i = 0; i < headSize; i += 4) {
+            d0 += q[qh + i] * kc[k + i];
+            d1 += q[qh + i + 1] * kc[k + i + 1];
+            d2 += q[qh + i + 2] * kc[k + i + 2];
+            d3 += q[qh + i + 3] * kc[k + i + 3];
+          }
+          d0 += d2;
+          d1 += d3;
+        } else {
+          for (let i = 0; i < headSize; i += 2) {
+            d0 += q[qh + i] * kc[k + i];
+            d1 += q[qh + i + 1] * kc[k + i + 1];
+          }
+        }
+        const dot = (d0 + d1) * scale;
+        att[a0 + s] = dot;
+        if (dot > max) max = dot;
+      }
+      let sum = 0;
+      for (let s = 0; s < span; s++) {
+        const e = Math.exp(att[a0 + s] - max);
+        att[a0 + s] = e;
+        sum += e;
+      }
+      const inv = 1 / sum;
+      for (let s = 0; s < span; s++) att[a0 + s] *= inv;
+      const o = outOff + (g * kvMul + m) * headSize;
+      for (let i = 0; i < headSize; i++) out[o + i] = 0;
+    }
+    // Weighted sum of values: each cached value row is read once for the whole group.
+    for (let s = 0, v = kvOff; s < span; s++, v += kvDim) {
+      for (let m = 0; m < kvMul; m++) {
+        const a = att[m * span + s];
+        const o = outOff + (g * kvMul + m) * headSize;
+        if (by4) {
+          for (let i = 0; i < headSize; i += 4) {
+            out[o + i] += a * vc[v + i];
+            out[o + i + 1] += a * vc[v + i + 1];
+            out[o + i + 2] += a * vc[v + i + 2];
+            out[o + i + 3] += a * vc[v + i + 3];
+          }
+        } else {
+          for (let i = 0; i < headSize; i += 2) {
+            out[o + i] += a * vc[v + i];
+            out[o + i + 1] += a * vc[v + i + 1];
+          }
+        }
+      }
+    }
+  }
+}

@@ -12,7 +12,7 @@
  */
 import { InvalidArgumentError } from '../../../src/lib/core/errors';
 import type { Checkpoint, LlamaConfig, LlamaWeights } from './checkpoint';
-import { matmul, rmsnormRows, rope } from './kernels';
+import { attendRow, matmul, rmsnormRows, rope } from './kernels';
 
 export type WantLogits = 'last' | 'all';
 
@@ -63,7 +63,7 @@ export class LlamaModel {
     this.q = new Float64Array(B * c.dim);
     this.hb = new Float64Array(B * c.hiddenDim);
     this.hb2 = new Float64Array(B * c.hiddenDim);
-    this.att = new Float64Array(c.seqLen);
+    this.att = new Float64Array((c.nHeads / c.nKvHeads) * c.seqLen);
     this.lastLogits = new Float64Array(c.vocabSize);
   }
 
@@ -122,7 +122,6 @@ export class LlamaModel {
       x.set(w.tokenEmbedding.subarray(tokens[from + t] * dim, (tokens[from + t] + 1) * dim), t * dim);
     }
     const kvMul = nHeads / c.nKvHeads;
-    const invSqrtHead = 1 / Math.sqrt(headSize);
     for (let l = 0; l < c.nLayers; l++) {
       const cacheOff = (l * seqLen + pos0) * kvDim;
       rmsnormRows(xb, x, w.rmsAtt, l * dim, n, dim, RMS_EPS);
@@ -134,37 +133,8 @@ export class LlamaModel {
 
       // Causal attention: token t (position pos0+t) sees positions 0..pos0+t.
       const layerOff = l * seqLen * kvDim;
-      const kc = this.keyCache;
-      const vc = this.valueCache;
       for (let t = 0; t < n; t++) {
-        const last = pos0 + t;
-        for (let h = 0; h < nHeads; h++) {
-          const qOff = t * dim + h * headSize;
-          const kvOff = layerOff + Math.floor(h / kvMul) * headSize;
-          let max = -Infinity;
-          for (let s = 0; s <= last; s++) {
-            const k = kvOff + s * kvDim;
-            let dot = 0;
-            for (let i = 0; i < headSize; i++) dot += q[qOff + i] * kc[k + i];
-            dot *= invSqrtHead;
-            att[s] = dot;
-            if (dot > max) max = dot;
-          }
-          let sum = 0;
-          for (let s = 0; s <= last; s++) {
-            const e = Math.exp(att[s] - max);
-            att[s] = e;
-            sum += e;
-          }
-          const out = t * dim + h * headSize;
-          for (let i = 0; i < headSize; i++) xb[out + i] = 0;
-          const inv = 1 / sum;
-          for (let s = 0; s <= last; s++) {
-            const a = att[s] * inv;
-            const v = kvOff + s * kvDim;
-            for (let i = 0; i < headSize; i++) xb[out + i] += a * vc[v + i];
-          }
-        }
+        attendRow(xb, t * dim, q, t * dim, this.keyCache, this.valueCache, layerOff, kvDim, pos0 + t, nHeads, kvMul, headSize, att);
       }
       matmul(xb2, 0, xb, 0, w.wo, l * dim * dim, n, dim, dim);
       for (let i = 0; i < n * dim; i++) x[i] += xb2[i];

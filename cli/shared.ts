@@ -1,0 +1,175 @@
+/**
+ * Helpers shared by the Node command lines (generate, score, mi) and the benchmarks: a small typed
+ * argument parser, loading the reference engine from a model folder, and the error convention
+ * (one JSON object on stdout on success; a plain message on stderr and exit code 1 on failure).
+ *
+ * Model folder rule: the fixture names (stories260K.bin + tok512.bin) when both are present;
+ * otherwise exactly one checkpoint and one tokenizer among the folder's *.bin files, told apart
+ * by content: a checkpoint is a file whose seven-int32 header predicts its exact size (shared or
+ * separate classifier); any other *.bin whose first int32 (max_token_length) is in 1..4096 is a
+ * tokenizer candidate. The engine is named after the checkpoint file (without .bin).
+ */
+import { openSync, readSync, closeSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { errorMessage, errorName } from '../src/lib/core/errors';
+import { readCheckpointHeader } from '../workers/engines/reference/checkpoint';
+import { ReferenceEngine, type ReferenceEngineOptions } from '../workers/engines/reference/engine';
+
+export type ArgKind = 'string' | 'number' | 'boolean' | 'ids';
+export type ArgSpec = Record<string, ArgKind>;
+type ArgValue<K extends ArgKind> = K extends 'string'
+  ? string
+  : K extends 'number'
+    ? number
+    : K extends 'boolean'
+      ? boolean
+      : number[];
+export type ParsedArgs<S extends ArgSpec> = { [K in keyof S]?: ArgValue<S[K]> };
+
+/** A usage problem: the command prints the message (and a hint to use --help) and exits 1. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * Parse `--name value` / `--name=value` flags by a spec. Kinds: string, number (finite),
+ * boolean (flag without value), ids (comma-separated whole numbers, e.g. 1,2,3; empty allowed).
+ * Unknown flags and stray positional arguments are errors.
+ */
+export function parseArgs<S extends ArgSpec>(argv: string[], spec: S): ParsedArgs<S> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) throw new UsageError(`Unexpected argument "${arg}".`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq >= 0 ? eq : undefined);
+    const kind = Object.hasOwn(spec, name) ? spec[name] : undefined;
+    if (!kind) throw new UsageError(`Unknown option --${name}.`);
+    if (kind === 'boolean') {
+      if (eq >= 0) throw new UsageError(`--${name} takes no value.`);
+      out[name] = true;
+      continue;
+    }
+    let raw: string;
+    if (eq >= 0) raw = arg.slice(eq + 1);
+    else {
+      if (i + 1 >= argv.length) throw new UsageError(`--${name} needs a value.`);
+      raw = argv[++i];
+    }
+    out[name] = convert(name, kind, raw);
+  }
+  return out as ParsedArgs<S>;
+}
+
+function convert(name: string, kind: ArgKind, raw: string): unknown {
+  if (kind === 'string') return raw;
+  if (kind === 'number') {
+    const v = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${name} needs a number, got "${raw}".`);
+    return v;
+  }
+  const parts = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return parts.map((s) => {
+    const v = Number(s);
+    if (!/^\d+$/.test(s) || !Number.isSafeInteger(v)) {
+      throw new UsageError(`--${name} needs comma-separated token ids, got "${s}".`);
+    }
+    return v;
+  });
+}
+
+/** Value of a required option, or a UsageError naming it. */
+export function required<T>(value: T | undefined, flag: string): T {
+  if (value === undefined) throw new UsageError(`Missing required option --${flag}.`);
+  return value;
+}
+
+function toArrayBuffer(buf: Buffer): ArrayBuffer {
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+}
+
+function firstBytes(file: string, count: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(count);
+    const read = readSync(fd, buf, 0, count, 0);
+    return buf.subarray(0, read);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function looksLikeCheckpoint(file: string): boolean {
+  const head = firstBytes(file, 28);
+  if (head.length < 28) return false;
+  try {
+    return readCheckpointHeader(toArrayBuffer(head)).expectedBytes === statSync(file).size;
+  } catch {
+    return false;
+  }
+}
+
+function looksLikeTokenizer(file: string): boolean {
+  const head = firstBytes(file, 4);
+  if (head.length < 4) return false;
+  const maxTokenLength = head.readInt32LE(0);
+  return maxTokenLength >= 1 && maxTokenLength <= 4096;
+}
+
+/** Find the checkpoint and tokenizer files of a model folder (see the module note for the rule). */
+export function findModelFiles(dir: string): { checkpoint: string; tokenizer: string } {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`Model folder "${dir}" does not exist.`);
+  const fixture = { checkpoint: path.join(dir, 'stories260K.bin'), tokenizer: path.join(dir, 'tok512.bin') };
+  if (existsSync(fixture.checkpoint) && existsSync(fixture.tokenizer)) return fixture;
+  const bins = readdirSync(dir)
+    .filter((f) => f.toLowerCase().endsWith('.bin'))
+    .map((f) => path.join(dir, f))
+    .filter((f) => statSync(f).isFile());
+  const checkpoints = bins.filter(looksLikeCheckpoint);
+  const tokenizers = bins.filter((f) => !checkpoints.includes(f) && looksLikeTokenizer(f));
+  const names = (fs: string[]) => (fs.length ? fs.map((f) => path.basename(f)).join(', ') : 'none');
+  if (checkpoints.length !== 1 || tokenizers.length !== 1) {
+    throw new UsageError(
+      `Model folder "${dir}" must hold one llama2.c checkpoint and one tokenizer (*.bin); ` +
+        `found checkpoints: ${names(checkpoints)}; tokenizers: ${names(tokenizers)}.`,
+    );
+  }
+  return { checkpoint: checkpoints[0], tokenizer: tokenizers[0] };
+}
+
+/** Load the reference engine from a model folder (throws CheckpointFormatError etc.). */
+export function loadEngineFromDir(dir: string, options?: ReferenceEngineOptions): ReferenceEngine {
+  const files = findModelFiles(dir);
+  const name = path.basename(files.checkpoint).replace(/\.bin$/i, '');
+  return ReferenceEngine.fromBytes(
+    name,
+    toArrayBuffer(readFileSync(files.checkpoint)),
+    toArrayBuffer(readFileSync(files.tokenizer)),
+    options,
+  );
+}
+
+/**
+ * Run a command's main: print its result as one JSON line on stdout, or print the error message
+ * on stderr and exit 1. `--help` prints the usage text on stdout and exits 0.
+ */
+export async function runCommand(argv: string[], usage: string, main: () => Promise<unknown>): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(usage.trimEnd() + '\n');
+    return;
+  }
+  try {
+    const result = await main();
+    process.stdout.write(JSON.stringify(result) + '\n');
+  } catch (err) {
+    const usageProblem = err instanceof UsageError;
+    const name = errorName(err);
+    const prefix = usageProblem || name === 'Error' ? '' : `${name}: `;
+    const hint = usageProblem ? '\nRun with --help for usage.' : '';
+    process.stderr.write(`${prefix}${errorMessage(err)}${hint}\n`);
+    process.exitCode = 1;
+  }
+}
