@@ -1,0 +1,313 @@
+/**
+ * The web-llm compressor engine: implements the Engine contract on top of a `WebLlmBackend`
+ * (web-llm's MLCEngine in the real app, a fake in tests) and the `LogitCapture` processor.
+ *
+ * Invariants:
+ * - Every call that touches the model runs under one mutex (web-llm only locks its chat API;
+ *   `forwardTokensAndSample` and `resetChat` interleaved with another call corrupt the KV cache).
+ *   `interrupt()` bypasses it and is honoured at the next token boundary.
+ * - Generation and scoring use the same prompt ids (`promptIds()` applies the model's chat
+ *   template once) and the same float64 log-softmax of the raw logits, so a generated id's
+ *   log-prob equals its forced-decoding score up to kernel rounding.
+ * - Prompt reuse: the prompt is prefilled once per `score()` call; after each continuation the
+ *   KV cache is rolled back to the prompt when the backend can (`popKv`), else the prompt is
+ *   prefilled again (counted in the counters).
+ * - The all-positions path is used only after `verifyFastPath()` found it within
+ *   `FAST_PATH_TOLERANCE_NATS` of forced decoding on this model.
+ */
+import type {
+  Engine,
+  EngineCounters,
+  GenerateResult,
+  ModelInfo,
+  Prompt,
+  SamplingSettings,
+  StopReason,
+  TokenEvent,
+} from '../../../src/lib/core/engine';
+import { ContextTooLongError, InterruptedError, InvalidArgumentError } from '../../../src/lib/core/errors';
+import { Mutex } from '../../mutex';
+import type { WebLlmBackend } from './backend';
+import { chatPromptIds, isThinkingModel } from './chat-template';
+import { LogitCapture, rowLogProb } from './logit-capture';
+import { TextStream } from './text-stream';
+
+/** Largest |fast - forced| per-token difference (nats) at which the fast path is trusted. */
+export const FAST_PATH_TOLERANCE_NATS = 1e-3;
+
+export interface FastPathStatus {
+  /** The model library exposes an all-positions forward. */
+  available: boolean;
+  /** The KV cache can roll back, so one prompt prefill serves every continuation. */
+  promptReuse: boolean;
+  verified: boolean;
+  /** Largest per-token difference found by the check, in nats. */
+  maxAbsDiffNats: number | null;
+  used: boolean;
+  note: string;
+}
+
+/** A fixed probe for the fast-path check: a short chat prompt and a continuation. */
+export const FAST_PATH_PROBE = {
+  messages: [
+    { role: 'system' as const, content: 'You compress documents.' },
+    { role: 'user' as const, content: 'Summarise: The committee met on Tuesday and approved the new budget after a long debate.' },
+  ],
+  continuation: 'The committee approved the budget on Tuesday after a long debate.',
+};
+
+export class WebLlmEngine implements Engine {
+  readonly info: ModelInfo;
+  private readonly lock = new Mutex();
+  private interrupted = false;
+  private readonly count: EngineCounters = { prefillTokens: 0, decodeSteps: 0, forwardCalls: 0 };
+  private fast: FastPathStatus;
+  private disposed = false;
+
+  constructor(
+    private readonly backend: WebLlmBackend,
+    private readonly capture: LogitCapture,
+  ) {
+    const stopIds = [...new Set(backend.conv.stop_token_ids)];
+    this.info = {
+      id: backend.modelId,
+      engine: 'webllm',
+      promptStyle: 'chat',
+      contextWindowTokens: backend.contextWindowTokens,
+      vocabSize: backend.vocabSize,
+      bosId: backend.conv.system_prefix_token_ids?.[0] ?? null,
+      stopIds,
+    };
+    this.fast = {
+      available: !!backend.verifyAllPositions,
+      promptReuse: !!backend.popKv,
+      verified: false,
+      maxAbsDiffNats: null,
+      used: false,
+      note: backend.verifyAllPositions ? 'not verified yet' : 'the model library has no all-positions function; scoring uses forced decoding',
+    };
+  }
+
+  fastPathStatus(): FastPathStatus {
+    return { ...this.fast };
+  }
+
+  tokenize(text: string): number[] {
+    return this.backend.encode(text);
+  }
+
+  detokenize(ids: number[]): string {
+    return this.backend.decode(ids);
+  }
+
+  /**
+   * `chat`: the model's template (see chat-template.ts); Qwen3 models get an empty thinking block
+   * so they answer directly. `plain`: the template's prefix ids (BOS for Llama) then the text, as
+   * web-llm's text completion would see it after BOS.
+   */
+  promptIds(prompt: Prompt): number[] {
+    const conv = this.backend.conv;
+    if (prompt.kind === 'plain') return [...(conv.system_prefix_token_ids ?? []), ...this.backend.encode(prompt.text)];
+    return chatPromptIds(conv, prompt.messages, (t) => this.backend.encode(t), { disableThinking: isThinkingModel(this.backend.modelId) });
+  }
+
+  interrupt(): void {
+    this.interrupted = true;
+  }
+
+  counters(): EngineCounters {
+    return { ...this.count };
+  }
+
+  resetCounters(): void {
+    this.count.prefillTokens = 0;
+    this.count.decodeSteps = 0;
+    this.count.forwardCalls = 0;
+  }
+
+  async dispose(): Promise<void> {
+    await this.lock.run(async () => {
+      if (this.disposed) return;
+      this.disposed = true;
+      await this.backend.unload();
+    });
+  }
+
+  generate(promptIds: number[], settings: SamplingSettings, onToken?: (event: TokenEvent) => void): Promise<GenerateResult> {
+    return this.lock.run(async () => {
+      this.interrupted = false;
+      validateSettings(settings);
+      if (promptIds.length === 0) throw new InvalidArgumentError('The prompt is empty.');
+      const window = this.info.contextWindowTokens;
+      if (promptIds.length + 1 > window) throw new ContextTooLongError(promptIds.length + 1, window);
+      const budget = Math.min(settings.maxTokens, window - promptIds.length);
+      const stops = new Set(this.info.stopIds);
+      const ids: number[] = [];
+      const logprobsNats: number[] = [];
+      const text = new TextStream((x) => this.backend.decode(x));
+      let stopReason: StopReason = 'length';
+      await this.backend.resetChat();
+      this.capture.startSampling(settings.temperature, settings.topP, settings.seed);
+      try {
+        let input = promptIds;
+        while (ids.length < budget) {
+          if (this.interrupted) {
+            stopReason = 'interrupted';
+            break;
+          }
+          const sampled = await this.forward(input);
+          const mine = this.capture.lastSample;
+          if (!mine || sampled !== mine.id) {
+            throw new Error(`web-llm sampled id ${sampled} but the processor chose ${mine?.id ?? 'nothing'}; the sampling settings were overridden.`);
+          }
+          ids.push(mine.id);
+          logprobsNats.push(mine.logprobNats);
+          const isStop = stops.has(mine.id);
+          onToken?.({ id: mine.id, text: isStop ? '' : text.push(mine.id), logprobNats: mine.logprobNats, index: ids.length - 1 });
+          if (isStop) {
+            stopReason = 'stop';
+            break;
+          }
+          input = [mine.id];
+        }
+      } finally {
+        this.capture.setMode({ kind: 'pass' });
+      }
+      return { ids, logprobsNats, stopReason };
+    });
+  }
+
+  score(promptIds: number[], continuations: number[][], temperature = 1): Promise<number[][]> {
+    return this.lock.run(async () => {
+      this.interrupted = false;
+      return this.scoreUnlocked(promptIds, continuations, temperature, this.fast.used);
+    });
+  }
+
+  /**
+   * Check the all-positions path against forced decoding once, on this model, and use it only
+   * when every per-token difference is within `FAST_PATH_TOLERANCE_NATS`.
+   */
+  verifyFastPath(probe: { promptIds: number[]; continuation: number[] } = this.defaultProbe()): Promise<FastPathStatus> {
+    return this.lock.run(async () => {
+      if (!this.backend.verifyAllPositions) return this.fastPathStatus();
+      this.interrupted = false;
+      try {
+        const [slow] = await this.scoreUnlocked(probe.promptIds, [probe.continuation], 1, false);
+        const [quick] = await this.scoreUnlocked(probe.promptIds, [probe.continuation], 1, true);
+        let maxDiff = 0;
+        for (let i = 0; i < slow.length; i++) maxDiff = Math.max(maxDiff, Math.abs(slow[i] - quick[i]));
+        if (!Number.isFinite(maxDiff) || quick.length !== slow.length) maxDiff = Number.POSITIVE_INFINITY;
+        const ok = maxDiff <= FAST_PATH_TOLERANCE_NATS;
+        this.fast = {
+          ...this.fast,
+          verified: true,
+          maxAbsDiffNats: maxDiff,
+          used: ok,
+          note: ok
+            ? `all-positions scoring agrees with forced decoding (largest difference ${maxDiff.toExponential(2)} nats); using it`
+            : `all-positions scoring differs from forced decoding by up to ${maxDiff.toExponential(2)} nats; using forced decoding`,
+        };
+      } catch (err) {
+        this.fast = {
+          ...this.fast,
+          verified: true,
+          used: false,
+          note: `all-positions scoring failed (${err instanceof Error ? err.message : String(err)}); using forced decoding`,
+        };
+      } finally {
+        this.capture.setMode({ kind: 'pass' });
+        await this.backend.resetChat();
+      }
+      return this.fastPathStatus();
+    });
+  }
+
+  private defaultProbe(): { promptIds: number[]; continuation: number[] } {
+    return { promptIds: this.promptIds({ kind: 'chat', messages: FAST_PATH_PROBE.messages }), continuation: this.tokenize(FAST_PATH_PROBE.continuation) };
+  }
+
+  private async forward(ids: number[]): Promise<number> {
+    const sampled = await this.backend.forwardTokensAndSample(ids, ids.length > 1);
+    this.count.forwardCalls++;
+    if (ids.length > 1) this.count.prefillTokens += ids.length;
+    else this.count.decodeSteps++;
+    return sampled;
+  }
+
+  private checkInterrupt(): void {
+    if (this.interrupted) throw new InterruptedError('Scoring');
+  }
+
+  private async scoreUnlocked(promptIds: number[], continuations: number[][], temperature: number, useFast: boolean): Promise<number[][]> {
+    if (promptIds.length === 0) throw new InvalidArgumentError('The prompt is empty.');
+    const window = this.info.contextWindowTokens;
+    const longest = continuations.reduce((m, c) => Math.max(m, c.length), 0);
+    if (promptIds.length + longest > window) throw new ContextTooLongError(promptIds.length + longest, window, 'The prompt plus the continuation');
+    const t = temperature > 0 ? temperature : 1;
+    const out: number[][] = [];
+    let promptRow: Float64Array | null = null;
+    let promptKv = 0;
+    const prefillPrompt = async () => {
+      await this.backend.resetChat();
+      this.capture.setMode({ kind: 'capture' });
+      await this.forward(promptIds);
+      promptRow = this.capture.lastRow;
+      promptKv = this.backend.kvLength();
+    };
+    try {
+      for (let c = 0; c < continuations.length; c++) {
+        this.checkInterrupt();
+        const z = continuations[c];
+        if (z.length === 0) {
+          out.push([]);
+          continue;
+        }
+        // The prompt is in the cache from the previous continuation only if we rolled back.
+        if (!promptRow || !this.backend.popKv) await prefillPrompt();
+        if (!promptRow) throw new Error('web-llm did not pass the prompt logits to the processor.');
+        const lps = [rowLogProb(promptRow, z[0], t)];
+        const feed = z.slice(0, -1);
+        if (useFast && this.backend.verifyAllPositions && feed.length > 0) {
+          await this.scoreAllPositions(feed, z, t, lps);
+        } else {
+          for (let i = 0; i < feed.length; i++) {
+            this.checkInterrupt();
+            await this.forward([feed[i]]);
+            const row = this.capture.lastRow;
+            if (!row) throw new Error('web-llm did not pass the logits to the processor.');
+            lps.push(rowLogProb(row, z[i + 1], t));
+          }
+        }
+        out.push(lps);
+        if (this.backend.popKv) this.backend.popKv(this.backend.kvLength() - promptKv);
+      }
+    } finally {
+      this.capture.setMode({ kind: 'pass' });
+    }
+    return out;
+  }
+
+  private async scoreAllPositions(feed: number[], z: number[], t: number, lps: number[]): Promise<void> {
+    const verify = this.backend.verifyAllPositions!;
+    const chunk = Math.max(1, this.backend.prefillChunkTokens);
+    for (let start = 0; start < feed.length; start += chunk) {
+      this.checkInterrupt();
+      const ids = feed.slice(start, start + chunk);
+      const { rows, rowLength } = await verify(ids);
+      this.count.forwardCalls++;
+      this.count.prefillTokens += ids.length;
+      for (let i = 0; i < ids.length; i++) {
+        const row = new Float64Array(rowLength);
+        for (let k = 0; k < rowLength; k++) row[k] = rows[i * rowLength + k];
+        lps.push(rowLogProb(row, z[start + i + 1], t));
+      }
+    }
+  }
+}
+
+function validateSettings(s: SamplingSettings): void {
+  if (!(s.temperature >= 0) || !Number.isFinite(s.temperature)) throw new InvalidArgumentError(`temperature must be 0 or more (got ${s.temperature}).`);
+  if (!(s.topP > 0 && s.topP <= 1)) throw new InvalidArgumentError(`topP must be in (0, 1] (got ${s.topP}).`);
+  if (!(Number.isInteger(s.maxTokens) && s.maxTokens >= 1)) throw new InvalidArgumentError(`maxTokens must be a positive integer (got ${s.maxTokens}).`);
+}
