@@ -146,6 +146,14 @@ describe('streamAnswer', () => {
     expect(r.text).toBe('Fake answer ');
   });
 
+  it('accepts a server that answers a streaming request with plain JSON', async () => {
+    srv.script([{ kind: 'nostream' }]);
+    const r = await streamAnswer(opts());
+    expect(r.outcome).toBe('done');
+    expect(r.text).toContain('I received 3 compression notes');
+    expect(r.usage?.totalTokens).toBeGreaterThan(0);
+  });
+
   it('cancels mid-stream as a normal outcome with the partial text', async () => {
     const ctl = new AbortController();
     const r = await streamAnswer(

@@ -83,7 +83,8 @@ export interface StreamAnswerResult {
   usageRequested: boolean;
 }
 
-export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/** Generous: a local server may take a minute or two to load its model before the first byte. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
 
 type OpenAIModule = typeof import('openai');
 let sdk: Promise<OpenAIModule> | undefined;
@@ -259,8 +260,9 @@ async function attemptOnce(
 
   arm();
   let stream: AsyncIterable<unknown>;
+  let response: Response;
   try {
-    stream = await client.chat.completions.create(
+    ({ data: stream, response } = await client.chat.completions.create(
       {
         model: ctx.model,
         messages: opts.messages,
@@ -269,10 +271,30 @@ async function attemptOnce(
         ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
       },
       { signal: ctl.signal },
-    );
+    ).withResponse());
   } catch (err) {
     cleanup();
     return translate(err, ctx, flags);
+  }
+
+  // Some servers ignore `stream: true` and answer with one JSON completion. The SDK reads the
+  // body only when the stream is iterated, so it is still ours to read here.
+  if (/application\/json/i.test(response.headers.get('content-type') ?? '')) {
+    try {
+      const body = (await response.json()) as {
+        choices?: { message?: { content?: string | null }; finish_reason?: string | null }[];
+        usage?: unknown;
+      };
+      const text = body.choices?.[0]?.message?.content ?? '';
+      if (text) opts.onDelta?.(text, text);
+      const finishReason = body.choices?.[0]?.finish_reason ?? 'stop';
+      return { text, usage: toUsage(body.usage), finishReason, partial: false, outcome: 'done', attempts: attempt, usageRequested: includeUsage };
+    } catch {
+      if (flags.cancelled) return { text: '', finishReason: null, partial: true, outcome: 'cancelled', attempts: attempt, usageRequested: includeUsage };
+      return new PredictorRequestError(ctx.host, response.status, 'the answer could not be read as an OpenAI-compatible response.');
+    } finally {
+      cleanup();
+    }
   }
 
   let text = '';
