@@ -5,14 +5,13 @@
  *
  * Model folder rule: the fixture names (stories260K.bin + tok512.bin) when both are present;
  * otherwise exactly one checkpoint and one tokenizer among the folder's *.bin files, told apart
- * by content: a checkpoint is a file whose seven-int32 header predicts its exact size (shared or
- * separate classifier); any other *.bin whose first int32 (max_token_length) is in 1..4096 is a
- * tokenizer candidate. The engine is named after the checkpoint file (without .bin).
+ * by content: a tokenizer is a file (at most 64 MB) that starts with an int32 max_token_length in
+ * 1..4096 and whose entries (float32 score, int32 length <= max_token_length, bytes) end exactly
+ * at the end of the file; the other *.bin is the checkpoint (validated when parsed). The engine is named after the checkpoint file (without .bin).
  */
-import { openSync, readSync, closeSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { errorMessage, errorName } from '../src/lib/core/errors';
-import { readCheckpointHeader } from '../workers/engines/reference/checkpoint';
 import { ReferenceEngine, type ReferenceEngineOptions } from '../workers/engines/reference/engine';
 
 export type ArgKind = 'string' | 'number' | 'boolean' | 'ids';
@@ -91,32 +90,25 @@ function toArrayBuffer(buf: Buffer): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }
 
-function firstBytes(file: string, count: number): Buffer {
-  const fd = openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(count);
-    const read = readSync(fd, buf, 0, count, 0);
-    return buf.subarray(0, read);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function looksLikeCheckpoint(file: string): boolean {
-  const head = firstBytes(file, 28);
-  if (head.length < 28) return false;
-  try {
-    return readCheckpointHeader(toArrayBuffer(head)).expectedBytes === statSync(file).size;
-  } catch {
-    return false;
-  }
-}
-
+/**
+ * A tokenizer file is small and walks exactly: int32 max_token_length in 1..4096, then entries
+ * (float32 score, int32 length in 0..max_token_length, bytes) that end exactly at the end of file.
+ */
 function looksLikeTokenizer(file: string): boolean {
-  const head = firstBytes(file, 4);
-  if (head.length < 4) return false;
-  const maxTokenLength = head.readInt32LE(0);
-  return maxTokenLength >= 1 && maxTokenLength <= 4096;
+  const size = statSync(file).size;
+  if (size < 4 || size > 64 * 1024 * 1024) return false;
+  const buf = readFileSync(file);
+  const maxTokenLength = buf.readInt32LE(0);
+  if (maxTokenLength < 1 || maxTokenLength > 4096) return false;
+  let offset = 4;
+  let entries = 0;
+  while (offset + 8 <= buf.length) {
+    const len = buf.readInt32LE(offset + 4);
+    if (len < 0 || len > maxTokenLength || offset + 8 + len > buf.length) return false;
+    offset += 8 + len;
+    entries++;
+  }
+  return offset === buf.length && entries >= 3;
 }
 
 /** Find the checkpoint and tokenizer files of a model folder (see the module note for the rule). */
@@ -128,8 +120,10 @@ export function findModelFiles(dir: string): { checkpoint: string; tokenizer: st
     .filter((f) => f.toLowerCase().endsWith('.bin'))
     .map((f) => path.join(dir, f))
     .filter((f) => statSync(f).isFile());
-  const checkpoints = bins.filter(looksLikeCheckpoint);
-  const tokenizers = bins.filter((f) => !checkpoints.includes(f) && looksLikeTokenizer(f));
+  // Tokenizers are recognised by content; every other *.bin is taken as the checkpoint, so a
+  // damaged checkpoint still reaches the parser and gets its precise CheckpointFormatError.
+  const tokenizers = bins.filter(looksLikeTokenizer);
+  const checkpoints = bins.filter((f) => !tokenizers.includes(f));
   const names = (fs: string[]) => (fs.length ? fs.map((f) => path.basename(f)).join(', ') : 'none');
   if (checkpoints.length !== 1 || tokenizers.length !== 1) {
     throw new UsageError(
