@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 /**
  * Load pdf.js on first use only, with its worker from Vite's `?url` asset import, so the main
  * bundle carries none of it. Cached after the first call.
