@@ -40,6 +40,8 @@ export interface FakeOptions {
   verify?: boolean;
   verifyBias?: number;
   prefillChunkTokens?: number;
+  /** A roll-back that leaves one stale token behind (to test the self-check). */
+  brokenPop?: boolean;
   /** Called before each forward, e.g. to interrupt mid-call. */
   onForward?: (ids: number[]) => void;
 }
@@ -66,7 +68,7 @@ export class FakeWebLlm implements WebLlmBackend {
     if (opts.popKv !== false) {
       this.popKv = (n: number) => {
         if (n < 0 || n > this.kv.length) throw new Error(`bad pop ${n}`);
-        this.kv.length -= n;
+        this.kv.length -= this.opts.brokenPop && n > 0 ? n - 1 : n;
       };
     }
     if (opts.verify) {

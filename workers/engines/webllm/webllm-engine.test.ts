@@ -188,9 +188,20 @@ describe('fast all-positions path', () => {
     expect(engine.counters().decodeSteps).toBe(decodeBefore + 2);
   });
 
-  it('reports unavailable without a verify function', async () => {
-    const { engine } = setup();
-    expect(await engine.verifyFastPath()).toMatchObject({ available: false, used: false, verified: false });
+  it('reports unavailable without a verify function, and keeps a working prompt reuse', async () => {
+    const { engine } = setup({ contextWindowTokens: 512 });
+    expect(await engine.verifyFastPath()).toMatchObject({ available: false, used: false, verified: false, promptReuse: true });
+  });
+
+  it('switches prompt reuse off when the KV roll-back changes scores', async () => {
+    const { engine } = setup({ contextWindowTokens: 512, brokenPop: true });
+    const status = await engine.verifyFastPath();
+    expect(status.promptReuse).toBe(false);
+    expect(status.note).toMatch(/roll-back changed scores/);
+    const conts = [[1, 2, 3], [4, 5]];
+    const out = await engine.score([9, 9], conts);
+    const ref = await setup({ popKv: false }).engine.score([9, 9], conts);
+    expect(out).toEqual(ref);
   });
 });
 

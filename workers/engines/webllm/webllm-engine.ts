@@ -63,6 +63,8 @@ export class WebLlmEngine implements Engine {
   private readonly count: EngineCounters = { prefillTokens: 0, decodeSteps: 0, forwardCalls: 0 };
   private fast: FastPathStatus;
   private disposed = false;
+  /** KV roll-back is trusted until the self-check shows it changes scores. */
+  private reuseOk: boolean;
 
   constructor(
     private readonly backend: WebLlmBackend,
@@ -78,6 +80,7 @@ export class WebLlmEngine implements Engine {
       bosId: backend.conv.system_prefix_token_ids?.[0] ?? null,
       stopIds,
     };
+    this.reuseOk = !!backend.popKv;
     this.fast = {
       available: !!backend.verifyAllPositions,
       promptReuse: !!backend.popKv,
@@ -185,40 +188,53 @@ export class WebLlmEngine implements Engine {
   }
 
   /**
-   * Check the all-positions path against forced decoding once, on this model, and use it only
-   * when every per-token difference is within `FAST_PATH_TOLERANCE_NATS`.
+   * Self-check once per loaded model (the worker calls it right after loading):
+   * 1. prompt reuse: score the probe continuation twice with one prompt prefill and a KV
+   *    roll-back in between; if the second score differs, roll-back is switched off;
+   * 2. the all-positions path: compare it with forced decoding and use it only when every
+   *    per-token difference is within `FAST_PATH_TOLERANCE_NATS` (the largest is recorded).
    */
   verifyFastPath(probe: { promptIds: number[]; continuation: number[] } = this.defaultProbe()): Promise<FastPathStatus> {
     return this.lock.run(async () => {
-      if (!this.backend.verifyAllPositions) return this.fastPathStatus();
+      if (!this.backend.verifyAllPositions && !this.backend.popKv) return this.fastPathStatus();
       this.interrupted = false;
+      const notes: string[] = [];
       try {
-        const [slow] = await this.scoreUnlocked(probe.promptIds, [probe.continuation], 1, false);
-        const [quick] = await this.scoreUnlocked(probe.promptIds, [probe.continuation], 1, true);
-        let maxDiff = 0;
-        for (let i = 0; i < slow.length; i++) maxDiff = Math.max(maxDiff, Math.abs(slow[i] - quick[i]));
-        if (!Number.isFinite(maxDiff) || quick.length !== slow.length) maxDiff = Number.POSITIVE_INFINITY;
-        const ok = maxDiff <= FAST_PATH_TOLERANCE_NATS;
-        this.fast = {
-          ...this.fast,
-          verified: true,
-          maxAbsDiffNats: maxDiff,
-          used: ok,
-          note: ok
-            ? `all-positions scoring agrees with forced decoding (largest difference ${maxDiff.toExponential(2)} nats); using it`
-            : `all-positions scoring differs from forced decoding by up to ${maxDiff.toExponential(2)} nats; using forced decoding`,
-        };
+        const twice = await this.scoreUnlocked(probe.promptIds, [probe.continuation, probe.continuation], 1, false);
+        const reuseDiff = maxAbsDiff(twice[0], twice[1]);
+        if (this.backend.popKv && reuseDiff > FAST_PATH_TOLERANCE_NATS) {
+          this.reuseOk = false;
+          notes.push(`KV roll-back changed scores by ${reuseDiff.toExponential(2)} nats; the prompt is prefilled again for each continuation`);
+        }
+        this.fast = { ...this.fast, promptReuse: this.reuseOk };
+        if (this.backend.verifyAllPositions) {
+          let maxDiff: number;
+          try {
+            const [quick] = await this.scoreUnlocked(probe.promptIds, [probe.continuation], 1, true);
+            maxDiff = maxAbsDiff(twice[0], quick);
+          } catch (err) {
+            maxDiff = Number.NaN;
+            notes.push(`all-positions scoring failed (${err instanceof Error ? err.message : String(err)})`);
+          }
+          const ok = maxDiff <= FAST_PATH_TOLERANCE_NATS;
+          this.fast = { ...this.fast, verified: true, maxAbsDiffNats: Number.isNaN(maxDiff) ? null : maxDiff, used: ok };
+          if (!Number.isNaN(maxDiff)) {
+            notes.push(
+              ok
+                ? `all-positions scoring agrees with forced decoding (largest difference ${maxDiff.toExponential(2)} nats); using it`
+                : `all-positions scoring differs from forced decoding by up to ${maxDiff.toExponential(2)} nats; using forced decoding`,
+            );
+          } else notes.push('using forced decoding');
+        }
       } catch (err) {
-        this.fast = {
-          ...this.fast,
-          verified: true,
-          used: false,
-          note: `all-positions scoring failed (${err instanceof Error ? err.message : String(err)}); using forced decoding`,
-        };
+        this.reuseOk = false;
+        this.fast = { ...this.fast, promptReuse: false, verified: !!this.backend.verifyAllPositions, used: false };
+        notes.push(`the scoring self-check failed (${err instanceof Error ? err.message : String(err)}); using plain forced decoding`);
       } finally {
         this.capture.setMode({ kind: 'pass' });
         await this.backend.resetChat();
       }
+      if (notes.length > 0) this.fast = { ...this.fast, note: notes.join('; ') };
       return this.fastPathStatus();
     });
   }
@@ -264,7 +280,7 @@ export class WebLlmEngine implements Engine {
           continue;
         }
         // The prompt is in the cache from the previous continuation only if we rolled back.
-        if (!promptRow || !this.backend.popKv) await prefillPrompt();
+        if (!promptRow || !this.reuseOk) await prefillPrompt();
         if (!promptRow) throw new Error('web-llm did not pass the prompt logits to the processor.');
         const lps = [rowLogProb(promptRow, z[0], t)];
         const feed = z.slice(0, -1);
@@ -280,7 +296,7 @@ export class WebLlmEngine implements Engine {
           }
         }
         out.push(lps);
-        if (this.backend.popKv) this.backend.popKv(this.backend.kvLength() - promptKv);
+        if (this.reuseOk) this.backend.popKv!(this.backend.kvLength() - promptKv);
       }
     } finally {
       this.capture.setMode({ kind: 'pass' });
@@ -304,6 +320,16 @@ export class WebLlmEngine implements Engine {
       }
     }
   }
+}
+
+function maxAbsDiff(a: number[], b: number[]): number {
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (!(d <= m)) m = Number.isNaN(d) ? Number.POSITIVE_INFINITY : d;
+  }
+  return m;
 }
 
 function validateSettings(s: SamplingSettings): void {
