@@ -193,9 +193,12 @@ export interface EngineSelectOption {
   /** The web-llm model id: the `engine-select` option value. */
   value: string;
   label: string;
+  kind: 'webllm';
   family: string;
   downloadBytes: number;
   downloadSizeIsEstimate: boolean;
+  /** Same as downloadSizeIsEstimate, under the name the engine panel's option type uses. */
+  downloadIsEstimate: boolean;
   vramMB: number | null;
   isDefault: boolean;
 }
@@ -208,10 +211,12 @@ export function engineSelectOptions(catalog: readonly CatalogFamily[]): EngineSe
     const vram = v.vramMB !== null ? `, ${(v.vramMB / 1024).toFixed(1)} GB GPU memory` : '';
     return {
       value: v.modelId,
+      kind: 'webllm' as const,
       label: `${f.label} (${v.quantization}, ${size} download${vram})${f.isDefault ? ' - recommended' : ''}`,
       family: f.family,
       downloadBytes: v.downloadBytes,
       downloadSizeIsEstimate: v.downloadSizeIsEstimate,
+      downloadIsEstimate: v.downloadSizeIsEstimate,
       vramMB: v.vramMB,
       isDefault: f.isDefault,
     };
