@@ -6,8 +6,8 @@
 
 /**
  * out[t][i] = sum_j w[i][j] * x[t][j] for T rows of x (n columns) and d rows of w.
- * Tokens are taken four at a time so each weight element loaded serves four tokens (prefill
- * speed); a single token takes rows four at a time so each input element serves four rows.
+ * Tiles of 4 tokens x 2 weight rows: per input column, 6 loads feed 8 multiply-adds (prefill
+ * speed). Leftover tokens go through matvec, leftover rows through a 4 x 1 tile.
  */
 export function matmul(
   out: Float64Array,
@@ -27,23 +27,63 @@ export function matmul(
     const x2 = x1 + n;
     const x3 = x2 + n;
     const o0 = outOff + t * d;
-    for (let i = 0; i < d; i++) {
-      const r = wOff + i * n;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
+    const o1 = o0 + d;
+    const o2 = o1 + d;
+    const o3 = o2 + d;
+    let i = 0;
+    for (; i + 2 <= d; i += 2) {
+      const r0 = wOff + i * n;
+      const r1 = r0 + n;
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      let b0 = 0;
+      let b1 = 0;
+      let b2 = 0;
+      let b3 = 0;
       for (let j = 0; j < n; j++) {
-        const wj = w[r + j];
-        s0 += wj * x[x0 + j];
-        s1 += wj * x[x1 + j];
-        s2 += wj * x[x2 + j];
-        s3 += wj * x[x3 + j];
+        const u = w[r0 + j];
+        const v = w[r1 + j];
+        const y0 = x[x0 + j];
+        const y1 = x[x1 + j];
+        const y2 = x[x2 + j];
+        const y3 = x[x3 + j];
+        a0 += u * y0;
+        a1 += u * y1;
+        a2 += u * y2;
+        a3 += u * y3;
+        b0 += v * y0;
+        b1 += v * y1;
+        b2 += v * y2;
+        b3 += v * y3;
       }
-      out[o0 + i] = s0;
-      out[o0 + d + i] = s1;
-      out[o0 + 2 * d + i] = s2;
-      out[o0 + 3 * d + i] = s3;
+      out[o0 + i] = a0;
+      out[o1 + i] = a1;
+      out[o2 + i] = a2;
+      out[o3 + i] = a3;
+      out[o0 + i + 1] = b0;
+      out[o1 + i + 1] = b1;
+      out[o2 + i + 1] = b2;
+      out[o3 + i + 1] = b3;
+    }
+    for (; i < d; i++) {
+      const r = wOff + i * n;
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      for (let j = 0; j < n; j++) {
+        const u = w[r + j];
+        a0 += u * x[x0 + j];
+        a1 += u * x[x1 + j];
+        a2 += u * x[x2 + j];
+        a3 += u * x[x3 + j];
+      }
+      out[o0 + i] = a0;
+      out[o1 + i] = a1;
+      out[o2 + i] = a2;
+      out[o3 + i] = a3;
     }
   }
   for (; t < T; t++) matvec(out, outOff + t * d, x, xOff + t * n, w, wOff, n, d);
@@ -141,12 +181,42 @@ export function rope(
   }
 }
 
+const POW2 = new Float64Array(1076).map((_, i) => Math.pow(2, i - 1075));
+const LOG2E = 1.4426950408889634;
+const LN2_HI = 0.6931471803691238; // ln 2 split in two so k * LN2_HI is exact for |k| < 2^20
+const LN2_LO = 1.9082149292705877e-10;
+
+/**
+ * e^x for x <= 0 (softmax terms after subtracting the max), to within ~5e-16 relative of
+ * Math.exp and about twice as fast: x = k ln2 + r with |r| <= ln2/2, e^r by its Taylor series to
+ * r^13 (truncation < 2e-16 relative) evaluated in a short-dependency (Estrin) order, times 2^k
+ * from a table. Below -745 the true value is below the smallest double, so 0.
+ */
+export function expNonPositive(x: number): number {
+  if (x < -745) return 0;
+  const k = Math.round(x * LOG2E);
+  const r = x - k * LN2_HI - k * LN2_LO;
+  const r2 = r * r;
+  const r4 = r2 * r2;
+  const p =
+    1 +
+    r +
+    r2 * (0.5 + r * (1 / 6)) +
+    r4 *
+      (1 / 24 +
+        r * (1 / 120) +
+        r2 * (1 / 720 + r * (1 / 5040)) +
+        r4 * (1 / 40320 + r * (1 / 362880) + r2 * (1 / 3628800 + r * (1 / 39916800)) + r4 * (1 / 479001600 + r * (1 / 6227020800))));
+  return p * POW2[k + 1075];
+}
+
 /**
  * Causal multi-head attention of one query row (all heads) over cached positions 0..last, with
- * grouped-query heads: query heads g*kvMul..g*kvMul+kvMul-1 share key/value head g, and their
- * scores are computed in one pass over the cache. Writes the concatenated head outputs to
- * out[outOff..outOff+nHeads*headSize). `att` is scratch of at least kvMul*(last+1).
- * Lanes go four at a time when the head size allows, else two (head sizes are even).
+ * grouped-query heads: query head h reads key/value head floor(h / kvMul). Writes the
+ * concatenated head outputs to out[outOff..outOff+nHeads*headSize). `att` is scratch of at
+ * least last+1. Head sizes that are multiples of 8 (all common Llama shapes) run in lanes of 8
+ * held in locals: the query lane stays in registers across positions and the output lane
+ * accumulates in registers, which halves the memory traffic of the inner loops.
  */
 export function attendRow(
   out: Float64Array,
@@ -165,68 +235,144 @@ export function attendRow(
 ): void {
   const scale = 1 / Math.sqrt(headSize);
   const span = last + 1;
-  const by4 = headSize % 4 === 0;
-  const nKv = nHeads / kvMul;
-  for (let g = 0; g < nKv; g++) {
-    const kvOff = layerOff + g * headSize;
-    for (let m = 0; m < kvMul; m++) {
-      const qh = qOff + (g * kvMul + m) * headSize;
-      const a0 = m * span;
-      let max = -Infinity;
-      for (let s = 0, k = kvOff; s < span; s++, k += kvDim) {
-        let d0 = 0;
-        let d1 = 0;
-        if (by4) {
-          let d2 = 0;
-          let d3 = 0;
-          for (let i = 0; i < headSize; i += 4) {
-            d0 += q[qh + i] * kc[k + i];
-            d1 += q[qh + i + 1] * kc[k + i + 1];
-            d2 += q[qh + i + 2] * kc[k + i + 2];
-            d3 += q[qh + i + 3] * kc[k + i + 3];
-          }
-          d0 += d2;
-          d1 += d3;
-        } else {
-          for (let i = 0; i < headSize; i += 2) {
-            d0 += q[qh + i] * kc[k + i];
-            d1 += q[qh + i + 1] * kc[k + i + 1];
-          }
-        }
-        const dot = (d0 + d1) * scale;
-        att[a0 + s] = dot;
-        if (dot > max) max = dot;
-      }
-      let sum = 0;
-      for (let s = 0; s < span; s++) {
-        const e = Math.exp(att[a0 + s] - max);
-        att[a0 + s] = e;
-        sum += e;
-      }
-      const inv = 1 / sum;
-      for (let s = 0; s < span; s++) att[a0 + s] *= inv;
-      const o = outOff + (g * kvMul + m) * headSize;
-      for (let i = 0; i < headSize; i++) out[o + i] = 0;
+  const lanes8 = headSize % 8 === 0;
+  for (let h = 0; h < nHeads; h++) {
+    const qh = qOff + h * headSize;
+    const kvOff = layerOff + ((h / kvMul) | 0) * headSize;
+    if (lanes8) scoresLanes8(att, q, qh, kc, kvOff, kvDim, span, headSize);
+    else scoresPairs(att, q, qh, kc, kvOff, kvDim, span, headSize);
+    let max = -Infinity;
+    for (let s = 0; s < span; s++) {
+      const v = att[s] * scale;
+      att[s] = v;
+      if (v > max) max = v;
     }
-    // Weighted sum of values: each cached value row is read once for the whole group.
-    for (let s = 0, v = kvOff; s < span; s++, v += kvDim) {
-      for (let m = 0; m < kvMul; m++) {
-        const a = att[m * span + s];
-        const o = outOff + (g * kvMul + m) * headSize;
-        if (by4) {
-          for (let i = 0; i < headSize; i += 4) {
-            out[o + i] += a * vc[v + i];
-            out[o + i + 1] += a * vc[v + i + 1];
-            out[o + i + 2] += a * vc[v + i + 2];
-            out[o + i + 3] += a * vc[v + i + 3];
-          }
-        } else {
-          for (let i = 0; i < headSize; i += 2) {
-            out[o + i] += a * vc[v + i];
-            out[o + i + 1] += a * vc[v + i + 1];
-          }
-        }
-      }
+    let sum = 0;
+    for (let s = 0; s < span; s++) {
+      const e = expNonPositive(att[s] - max);
+      att[s] = e;
+      sum += e;
+    }
+    const inv = 1 / sum;
+    const o = outOff + h * headSize;
+    if (lanes8) valuesLanes8(out, o, att, inv, vc, kvOff, kvDim, span, headSize);
+    else valuesPairs(out, o, att, inv, vc, kvOff, kvDim, span, headSize);
+  }
+}
+
+/** att[s] = q_h . k_s for s < span, eight lanes at a time. */
+function scoresLanes8(
+  att: Float64Array,
+  q: Float64Array,
+  qh: number,
+  kc: Float64Array,
+  kvOff: number,
+  kvDim: number,
+  span: number,
+  headSize: number,
+): void {
+  for (let c = 0; c < headSize; c += 8) {
+    const q0 = q[qh + c];
+    const q1 = q[qh + c + 1];
+    const q2 = q[qh + c + 2];
+    const q3 = q[qh + c + 3];
+    const q4 = q[qh + c + 4];
+    const q5 = q[qh + c + 5];
+    const q6 = q[qh + c + 6];
+    const q7 = q[qh + c + 7];
+    for (let s = 0, k = kvOff + c; s < span; s++, k += kvDim) {
+      const dot =
+        q0 * kc[k] + q1 * kc[k + 1] + q2 * kc[k + 2] + q3 * kc[k + 3] +
+        (q4 * kc[k + 4] + q5 * kc[k + 5] + q6 * kc[k + 6] + q7 * kc[k + 7]);
+      att[s] = c === 0 ? dot : att[s] + dot;
     }
   }
+}
+
+/** out[o..o+headSize) = sum_s att[s] * inv * v_s, eight lanes at a time. */
+function valuesLanes8(
+  out: Float64Array,
+  o: number,
+  att: Float64Array,
+  inv: number,
+  vc: Float64Array,
+  kvOff: number,
+  kvDim: number,
+  span: number,
+  headSize: number,
+): void {
+  for (let c = 0; c < headSize; c += 8) {
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    let a4 = 0;
+    let a5 = 0;
+    let a6 = 0;
+    let a7 = 0;
+    for (let s = 0, v = kvOff + c; s < span; s++, v += kvDim) {
+      const a = att[s];
+      a0 += a * vc[v];
+      a1 += a * vc[v + 1];
+      a2 += a * vc[v + 2];
+      a3 += a * vc[v + 3];
+      a4 += a * vc[v + 4];
+      a5 += a * vc[v + 5];
+      a6 += a * vc[v + 6];
+      a7 += a * vc[v + 7];
+    }
+    out[o + c] = a0 * inv;
+    out[o + c + 1] = a1 * inv;
+    out[o + c + 2] = a2 * inv;
+    out[o + c + 3] = a3 * inv;
+    out[o + c + 4] = a4 * inv;
+    out[o + c + 5] = a5 * inv;
+    out[o + c + 6] = a6 * inv;
+    out[o + c + 7] = a7 * inv;
+  }
+}
+
+/** Generic scores for any even head size. */
+function scoresPairs(
+  att: Float64Array,
+  q: Float64Array,
+  qh: number,
+  kc: Float64Array,
+  kvOff: number,
+  kvDim: number,
+  span: number,
+  headSize: number,
+): void {
+  for (let s = 0, k = kvOff; s < span; s++, k += kvDim) {
+    let d0 = 0;
+    let d1 = 0;
+    for (let i = 0; i < headSize; i += 2) {
+      d0 += q[qh + i] * kc[k + i];
+      d1 += q[qh + i + 1] * kc[k + i + 1];
+    }
+    att[s] = d0 + d1;
+  }
+}
+
+/** Generic weighted sum of values for any even head size. */
+function valuesPairs(
+  out: Float64Array,
+  o: number,
+  att: Float64Array,
+  inv: number,
+  vc: Float64Array,
+  kvOff: number,
+  kvDim: number,
+  span: number,
+  headSize: number,
+): void {
+  for (let i = 0; i < headSize; i++) out[o + i] = 0;
+  for (let s = 0, v = kvOff; s < span; s++, v += kvDim) {
+    const a = att[s];
+    for (let i = 0; i < headSize; i += 2) {
+      out[o + i] += a * vc[v + i];
+      out[o + i + 1] += a * vc[v + i + 1];
+    }
+  }
+  for (let i = 0; i < headSize; i++) out[o + i] *= inv;
 }
