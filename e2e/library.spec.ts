@@ -144,13 +144,14 @@ test('a run cut short by a reload shows as interrupted with its finished compres
       req.onsuccess = () => res(req.result);
       req.onerror = () => rej(req.error);
     });
-    const tx = db.transaction(['runs', 'compressions'], 'readwrite');
+    const tx = db.transaction(['runs', 'runBanks', 'compressions'], 'readwrite');
     const now = Date.now();
     tx.objectStore('runs').put({
       id: 'run-e2e', createdAt: now, updatedAt: now, finishedAt: null, status: 'running', question: 'What was counted?',
-      docIds: [], modelId: 'reference:stories260K', bank: [{ docId: 'd', chunkIndex: 0, text: 'ships' }],
+      docIds: [], modelId: 'reference:stories260K', bankSize: 1,
       settings: { temperature: 1, topP: 1, maxTokens: 8, seed: 1, samplesPerContext: 2 }, miResult: null, error: null,
     });
+    tx.objectStore('runBanks').put({ runId: 'run-e2e', bank: [{ docId: 'd', chunkIndex: 0, text: 'ships' }] });
     for (const index of [0, 1]) {
       tx.objectStore('compressions').put({
         runId: 'run-e2e', index, context: 0, sample: index, text: `c${index}`, ids: [1], logprobsNats: [-1],

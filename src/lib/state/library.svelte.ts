@@ -30,7 +30,7 @@ import {
   setSetting,
   storageBreakdown,
   type DocumentMeta,
-  type RunRecord,
+  type RunMeta,
   type StorageBreakdown,
 } from '../storage';
 
@@ -71,7 +71,7 @@ function today(): string {
 
 export class LibraryStore {
   documents = $state.raw<DocumentMeta[]>([]);
-  runs = $state.raw<RunRecord[]>([]);
+  runs = $state.raw<RunMeta[]>([]);
   readonly selected = new SvelteSet<string>();
   openId = $state<string | null>(null);
   /** Full text of the open document (the view decides how much to show). */

@@ -25,7 +25,7 @@ function utf8Bytes(s: string): number {
 
 async function countRecords(): Promise<Pick<StorageBreakdown, 'documentsBytes' | 'documentCount' | 'runsBytes' | 'runCount'>> {
   const db = await getDb();
-  const tx = db.transaction(['documents', 'runs', 'compressions', 'exchanges'], 'readonly');
+  const tx = db.transaction(['documents', 'runs', 'runBanks', 'compressions', 'exchanges'], 'readonly');
   let documentsBytes = 0;
   let documentCount = 0;
   for await (const cursor of tx.objectStore('documents')) {
@@ -37,6 +37,9 @@ async function countRecords(): Promise<Pick<StorageBreakdown, 'documentsBytes' |
   for await (const cursor of tx.objectStore('runs')) {
     runsBytes += utf8Bytes(JSON.stringify(cursor.value));
     runCount++;
+  }
+  for await (const cursor of tx.objectStore('runBanks')) {
+    for (const b of cursor.value.bank) runsBytes += utf8Bytes(b.text) + 64;
   }
   for await (const cursor of tx.objectStore('compressions')) runsBytes += utf8Bytes(JSON.stringify(cursor.value));
   for await (const cursor of tx.objectStore('exchanges')) runsBytes += utf8Bytes(JSON.stringify(cursor.value));

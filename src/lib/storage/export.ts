@@ -9,6 +9,7 @@ import { getDb } from './db';
 import { mapQuota, NotFoundError } from './errors';
 import { buildExport, parseExport, type ExportedRun, type ExportFile } from './export-format';
 import { prepareDocument } from './documents';
+import { getRun, runMeta } from './runs';
 import { isSecretKey } from './settings';
 import { ALL_STORES, type DocumentRecord } from './schema';
 
@@ -18,10 +19,11 @@ export { parseExport, EXPORT_SCHEMA_VERSION, type ExportFile } from './export-fo
 export async function exportAll(): Promise<ExportFile> {
   const db = await getDb();
   const tx = db.transaction(ALL_STORES, 'readonly');
-  const [metas, texts, runs, compressions, exchanges, settings] = await Promise.all([
+  const [metas, texts, runs, banks, compressions, exchanges, settings] = await Promise.all([
     tx.objectStore('documents').index('by-created').getAll(),
     tx.objectStore('docTexts').getAll(),
     tx.objectStore('runs').index('by-created').getAll(),
+    tx.objectStore('runBanks').getAll(),
     tx.objectStore('compressions').getAll(),
     tx.objectStore('exchanges').getAll(),
     tx.objectStore('settings').getAll(),
@@ -29,8 +31,9 @@ export async function exportAll(): Promise<ExportFile> {
   await tx.done;
   const textById = new Map(texts.map((t) => [t.id, t.text]));
   const documents: DocumentRecord[] = metas.map((m) => ({ ...m, text: textById.get(m.id) ?? '' }));
-  const exported: ExportedRun[] = runs.map((run) => ({
-    run,
+  const bankById = new Map(banks.map((b) => [b.runId, b.bank]));
+  const exported: ExportedRun[] = runs.map(({ bankSize: _n, ...run }) => ({
+    run: { ...run, bank: bankById.get(run.id) ?? [] },
     compressions: compressions.filter((c) => c.runId === run.id),
     exchanges: exchanges.filter((e) => e.runId === run.id).map(({ seq: _seq, ...e }) => e),
   }));
@@ -39,15 +42,9 @@ export async function exportAll(): Promise<ExportFile> {
 
 /** One run with its compressions and exchanges (its bank holds the chunk texts it used). */
 export async function exportRun(runId: string): Promise<ExportFile> {
-  const db = await getDb();
-  const tx = db.transaction(['runs', 'compressions', 'exchanges'], 'readonly');
-  const [run, compressions, exchanges] = await Promise.all([
-    tx.objectStore('runs').get(runId),
-    tx.objectStore('compressions').getAll(IDBKeyRange.bound([runId], [runId, []])),
-    tx.objectStore('exchanges').index('by-run').getAll(runId),
-  ]);
-  await tx.done;
-  if (!run) throw new NotFoundError('The run');
+  const details = await getRun(runId);
+  if (!details) throw new NotFoundError('The run');
+  const { run, compressions, exchanges } = details;
   return buildExport('run', [], [{ run, compressions, exchanges: exchanges.map(({ seq: _s, ...e }) => e) }], []);
 }
 
@@ -115,18 +112,18 @@ export async function importJson(json: string): Promise<ImportSummary> {
         summary.runsAlreadyPresent++;
         continue;
       }
-      writes.push(
-        tx.objectStore('runs').add({
-          ...run,
-          status: run.status === 'running' ? 'interrupted' : run.status,
-          docIds: run.docIds.map(mapId),
-          bank: run.bank.map((b) => ({ ...b, docId: mapId(b.docId) })),
-          miResult: run.miResult ?? null,
-          error: run.error ?? null,
-          finishedAt: run.finishedAt ?? null,
-          updatedAt: run.updatedAt ?? run.createdAt,
-        }),
-      );
+      const bank = run.bank.map((b) => ({ docId: mapId(b.docId), chunkIndex: b.chunkIndex, text: b.text }));
+      const meta = runMeta({
+        ...run,
+        status: run.status === 'running' ? 'interrupted' : run.status,
+        docIds: run.docIds.map(mapId),
+        bank,
+        miResult: run.miResult ?? null,
+        error: run.error ?? null,
+        finishedAt: run.finishedAt ?? null,
+        updatedAt: run.updatedAt ?? run.createdAt,
+      });
+      writes.push(tx.objectStore('runs').add(meta), tx.objectStore('runBanks').put({ runId: run.id, bank }));
       for (const c of compressions) writes.push(tx.objectStore('compressions').put({ ...c, runId: run.id }));
       for (const e of exchanges) {
         const { seq: _seq, ...rest } = e;

@@ -114,6 +114,10 @@ describe('runs', () => {
     for (let i = 0; i < 4; i++) await appendCompression(run.id, compression(i));
     const got = await getRun(run.id);
     expect(got?.compressions.map((c) => c.index)).toEqual([0, 1, 2, 3]);
+    expect(got?.run.bank.map((b) => b.text)).toEqual(['chunk zero', 'chunk one']);
+    const [listed] = await listRuns();
+    expect(listed.bankSize).toBe(2);
+    expect('bank' in listed).toBe(false);
     expect(got?.compressions[1]).toMatchObject({ context: 0, sample: 1, termNats: -3.75, runId: run.id });
   });
 

@@ -13,6 +13,7 @@ import type {
   BankEntry,
   CompressionRecord,
   ExchangeRecord,
+  RunMeta,
   RunRecord,
   RunSettings,
   RunStatus,
@@ -56,27 +57,38 @@ export async function createRun(input: NewRun): Promise<RunRecord> {
     error: null,
   };
   const db = await getDb();
-  await mapQuota('The run', () => db.add('runs', run));
+  await mapQuota('The run', async () => {
+    const tx = db.transaction(['runs', 'runBanks'], 'readwrite');
+    await Promise.all([
+      tx.objectStore('runs').add(runMeta(run)),
+      tx.objectStore('runBanks').add({ runId: run.id, bank: run.bank }),
+      tx.done,
+    ]);
+  });
   return run;
 }
 
-/** Save one finished compression (a small write of its own). Re-saving an index replaces it. */
+export function runMeta(run: RunRecord): RunMeta {
+  const { bank, ...rest } = run;
+  return { ...rest, bankSize: bank.length };
+}
+
+/**
+ * Save one finished compression: a small write of its own (the run record is only checked for,
+ * never rewritten). Re-saving an index replaces it.
+ */
 export async function appendCompression(runId: string, compression: NewCompression): Promise<CompressionRecord> {
   const record: CompressionRecord = { ...compression, runId, savedAt: Date.now() };
   const db = await getDb();
   await mapQuota('The compression', async () => {
     const tx = db.transaction(['runs', 'compressions'], 'readwrite');
-    const run = await tx.objectStore('runs').get(runId);
-    if (!run) {
+    const exists = await tx.objectStore('runs').getKey(runId);
+    if (exists === undefined) {
       tx.abort();
       await tx.done.catch(() => undefined);
       throw new NotFoundError('The run');
     }
-    await Promise.all([
-      tx.objectStore('compressions').put(record),
-      tx.objectStore('runs').put({ ...run, updatedAt: record.savedAt }),
-      tx.done,
-    ]);
+    await Promise.all([tx.objectStore('compressions').put(record), tx.done]);
   });
   return record;
 }
@@ -86,7 +98,7 @@ export async function finishRun(
   runId: string,
   status: RunStatus,
   result?: { miResult?: unknown; error?: { name: string; message: string } | null },
-): Promise<RunRecord> {
+): Promise<RunMeta> {
   return updateRun(runId, (run) => {
     const now = Date.now();
     run.status = status;
@@ -98,11 +110,11 @@ export async function finishRun(
 }
 
 /** Put a run back to `running` (resuming an interrupted or cancelled run). */
-export function setRunStatus(runId: string, status: RunStatus): Promise<RunRecord> {
+export function setRunStatus(runId: string, status: RunStatus): Promise<RunMeta> {
   return finishRun(runId, status);
 }
 
-async function updateRun(runId: string, change: (run: RunRecord) => void): Promise<RunRecord> {
+async function updateRun(runId: string, change: (run: RunMeta) => void): Promise<RunMeta> {
   const db = await getDb();
   return mapQuota('The run', async () => {
     const tx = db.transaction('runs', 'readwrite');
@@ -118,8 +130,8 @@ async function updateRun(runId: string, change: (run: RunRecord) => void): Promi
   });
 }
 
-/** Runs newest first (bank texts included; compressions not). */
-export async function listRuns(): Promise<RunRecord[]> {
+/** Runs newest first, without their banks or compressions (cheap to list). */
+export async function listRuns(): Promise<RunMeta[]> {
   const runs = await (await getDb()).getAllFromIndex('runs', 'by-created');
   return runs.reverse();
 }
@@ -137,24 +149,27 @@ function compressionRange(runId: string): IDBKeyRange {
 /** A run with its compressions and exchanges, read in one transaction. */
 export async function getRun(runId: string): Promise<RunWithDetails | undefined> {
   const db = await getDb();
-  const tx = db.transaction(['runs', 'compressions', 'exchanges'], 'readonly');
-  const [run, compressions, exchanges] = await Promise.all([
+  const tx = db.transaction(['runs', 'runBanks', 'compressions', 'exchanges'], 'readonly');
+  const [meta, bank, compressions, exchanges] = await Promise.all([
     tx.objectStore('runs').get(runId),
+    tx.objectStore('runBanks').get(runId),
     tx.objectStore('compressions').getAll(compressionRange(runId)),
     tx.objectStore('exchanges').index('by-run').getAll(runId),
     tx.done,
   ]);
-  if (!run) return undefined;
-  return { run, compressions, exchanges };
+  if (!meta) return undefined;
+  const { bankSize: _bankSize, ...rest } = meta;
+  return { run: { ...rest, bank: bank?.bank ?? [] }, compressions, exchanges };
 }
 
 /** Delete a run and everything under it, atomically. */
 export async function deleteRun(runId: string): Promise<void> {
   const db = await getDb();
-  const tx = db.transaction(['runs', 'compressions', 'exchanges'], 'readwrite');
+  const tx = db.transaction(['runs', 'runBanks', 'compressions', 'exchanges'], 'readwrite');
   const exchangeKeys = await tx.objectStore('exchanges').index('by-run').getAllKeys(runId);
   await Promise.all([
     tx.objectStore('runs').delete(runId),
+    tx.objectStore('runBanks').delete(runId),
     tx.objectStore('compressions').delete(compressionRange(runId)),
     ...exchangeKeys.map((k) => tx.objectStore('exchanges').delete(k)),
     tx.done,
@@ -218,9 +233,10 @@ export async function logExchange(runId: string, exchange: NewExchange): Promise
 /** Delete every run, compression and exchange. */
 export async function deleteAllRuns(): Promise<void> {
   const db = await getDb();
-  const tx = db.transaction(['runs', 'compressions', 'exchanges'], 'readwrite');
+  const tx = db.transaction(['runs', 'runBanks', 'compressions', 'exchanges'], 'readwrite');
   await Promise.all([
     tx.objectStore('runs').clear(),
+    tx.objectStore('runBanks').clear(),
     tx.objectStore('compressions').clear(),
     tx.objectStore('exchanges').clear(),
     tx.done,

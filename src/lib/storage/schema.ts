@@ -7,7 +7,8 @@
  * - Document text lives in its own store (`docTexts`) so listing the library never loads the
  *   texts of every document (a single one may be 50 MB).
  * - Each compression and each predictor exchange is its own small record, so saving one is a
- *   small write and a crash loses at most the one in flight.
+ *   small write and a crash loses at most the one in flight. A run's bank (its chunk texts, which
+ *   can be megabytes) lives in `runBanks`, so updating a run's status or listing runs stays small.
  * Only the repository modules in this folder open transactions on these stores.
  */
 import type { DBSchema, IDBPDatabase } from 'idb';
@@ -73,6 +74,9 @@ export interface RunRecord {
   error: { name: string; message: string } | null;
 }
 
+/** What the `runs` store holds: the run without its bank (kept in `runBanks`). */
+export type RunMeta = Omit<RunRecord, 'bank'> & { bankSize: number };
+
 export interface CompressionRecord {
   runId: string;
   /** Position in the run's compression list (the orchestrator assigns it). */
@@ -124,14 +128,15 @@ export interface SettingRecord {
 export interface PrecisDb extends DBSchema {
   documents: { key: string; value: DocumentMeta; indexes: { 'by-hash': string; 'by-created': number } };
   docTexts: { key: string; value: { id: string; text: string } };
-  runs: { key: string; value: RunRecord; indexes: { 'by-created': number; 'by-status': RunStatus } };
+  runs: { key: string; value: RunMeta; indexes: { 'by-created': number; 'by-status': RunStatus } };
+  runBanks: { key: string; value: { runId: string; bank: BankEntry[] } };
   compressions: { key: [string, number]; value: CompressionRecord };
   exchanges: { key: number; value: ExchangeRecord; indexes: { 'by-run': string } };
   settings: { key: string; value: SettingRecord };
 }
 
 /** Names of every store, for transactions that must cover them all (import, clear). */
-export const ALL_STORES = ['documents', 'docTexts', 'runs', 'compressions', 'exchanges', 'settings'] as const;
+export const ALL_STORES = ['documents', 'docTexts', 'runs', 'runBanks', 'compressions', 'exchanges', 'settings'] as const;
 
 
 /** The upgrade ladder. Runs inside the versionchange transaction; awaits nothing else. */
@@ -144,6 +149,7 @@ export function upgradeSchema(db: IDBPDatabase<PrecisDb>, oldVersion: number): v
     const runs = db.createObjectStore('runs', { keyPath: 'id' });
     runs.createIndex('by-created', 'createdAt');
     runs.createIndex('by-status', 'status');
+    db.createObjectStore('runBanks', { keyPath: 'runId' });
     db.createObjectStore('compressions', { keyPath: ['runId', 'index'] });
     const exchanges = db.createObjectStore('exchanges', { keyPath: 'seq', autoIncrement: true });
     exchanges.createIndex('by-run', 'runId');
