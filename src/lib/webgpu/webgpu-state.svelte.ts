@@ -88,6 +88,11 @@ export class WebGpuState {
     } finally {
       this.probing = false;
     }
+    // The model list lives in web-llm's 6 MB bundle: fetch it only where a model could run.
+    if (!this.report?.available) {
+      this.storage = await this.deps.estimate();
+      return;
+    }
     try {
       this.records = await this.deps.modelList();
       this.catalog = buildCatalog(this.records, { shaderF16: this.report?.shaderF16 === true });
