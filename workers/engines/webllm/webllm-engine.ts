@@ -26,6 +26,7 @@ import type {
   TokenEvent,
 } from '../../../src/lib/core/engine';
 import { ContextTooLongError, InterruptedError, InvalidArgumentError } from '../../../src/lib/core/errors';
+import { DeviceLostError } from '../../../src/lib/webgpu/errors';
 import { Mutex } from '../../mutex';
 import type { WebLlmBackend } from './backend';
 import { chatPromptIds, isThinkingModel } from './chat-template';
@@ -53,7 +54,8 @@ export const FAST_PATH_PROBE = {
     { role: 'system' as const, content: 'You compress documents.' },
     { role: 'user' as const, content: 'Summarise: The committee met on Tuesday and approved the new budget after a long debate.' },
   ],
-  continuation: 'The committee approved the budget on Tuesday after a long debate.',
+  // Short: the check runs at every load, and on a software adapter each token takes seconds.
+  continuation: 'The committee approved the budget.',
 };
 
 export class WebLlmEngine implements Engine {
@@ -244,7 +246,17 @@ export class WebLlmEngine implements Engine {
   }
 
   private async forward(ids: number[]): Promise<number> {
-    const sampled = await this.backend.forwardTokensAndSample(ids, ids.length > 1);
+    let sampled: number;
+    try {
+      sampled = await this.backend.forwardTokensAndSample(ids, ids.length > 1);
+    } catch (err) {
+      // web-llm unloads the model itself when the GPU device is lost after loading; later calls
+      // then fail with its ModelNotLoadedError.
+      if (err instanceof Error && err.name === 'ModelNotLoadedError') {
+        throw new DeviceLostError('The GPU dropped the model (device lost, usually out of memory). Load it again, or pick a smaller model.');
+      }
+      throw err;
+    }
     this.count.forwardCalls++;
     if (ids.length > 1) this.count.prefillTokens += ids.length;
     else this.count.decodeSteps++;
