@@ -18,8 +18,8 @@ import { fixtureDir } from './fixtures/page-helpers';
 const HARNESS = process.env.WEBGPU_HARNESS_URL;
 const MODEL_HOSTS = /^https:\/\/([a-z0-9-]+\.)*(huggingface\.co|hf\.co|githubusercontent\.com)\//;
 
-async function open(page: Page) {
-  await page.goto(HARNESS ?? '/');
+async function open(page: Page, query = '') {
+  await page.goto(`${HARNESS ?? '/'}${query}`);
 }
 
 test('readiness reports the software adapter and the missing shader-f16', async ({ page }) => {
@@ -108,7 +108,8 @@ test.describe('real model', () => {
   test.setTimeout(60 * 60_000);
 
   test('loads the smallest model, generates, and captured log-probs match forced-decoding scores', async ({ page }) => {
-    await open(page);
+    // `?e2e=1` asks the app to expose its worker client as window.__precisCompressor.
+    await open(page, '?e2e=1');
     await expect(page.getByTestId('webgpu-status')).toHaveAttribute('data-available', 'true');
     const models = page.getByTestId('webllm-model');
     await expect(models.first()).toBeVisible();
