@@ -45,7 +45,7 @@ import { nowMs, yieldToEventLoop } from './yield';
 export interface ReferenceEngineOptions {
   /** Yield to the event loop after this much uninterrupted work (0 = after every forward call). */
   yieldIntervalMs?: number;
-  /** Largest forward call of a prefill; smaller calls mean finer interrupt points. */
+  /** Largest forward call of a prefill (default 32, ~7 ms here); smaller calls mean finer interrupt points. */
   prefillChunkTokens?: number;
 }
 
@@ -75,7 +75,7 @@ export class ReferenceEngine implements Engine {
       stopIds: [EOS_ID],
     };
     this.yieldIntervalMs = options.yieldIntervalMs ?? 8;
-    this.chunkTokens = Math.max(2, options.prefillChunkTokens ?? 64);
+    this.chunkTokens = Math.max(2, options.prefillChunkTokens ?? 32);
   }
 
   /** Parse a checkpoint and its tokenizer (CheckpointFormatError / TokenizerMismatchError). */
