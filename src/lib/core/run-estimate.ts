@@ -1,0 +1,365 @@
+/**
+ * Estimate orchestration over any Engine: sample M compressions of each of N contexts, score
+ * every compression under every context, and assemble the MI estimate (estimator.ts).
+ *
+ * Schedule (ESTIMATOR.md §2 and §5):
+ * 1. Prompt ids per context from the compression template (prompts.ts) in the engine's prompt
+ *    style; each must leave room for maxTokens in the model's window (ContextTooLongError).
+ * 2. Generation: context-major (i, then j), the k-th sample (k = i*M + j) seeded with
+ *    sampleSeed(settings.seed, k) so samples differ and a run is reproducible. Each finished
+ *    compression goes to `onCompression` at once, so the caller can save it.
+ * 3. Scoring: for each context l, ONE `engine.score(promptIds_l, allCompressionIds, T)` call, so
+ *    the context is prefilled once and reused for every compression. T is the sampling
+ *    temperature (engines score T = 0 at T = 1). Ids are the sampler's own, never re-tokenised.
+ *
+ * Edge cases (documented choices):
+ * - An empty compression (zero ids: possible only with an engine that stops without emitting a
+ *   stop id) has log-prob 0 (the empty sum) under every context, so its term is exactly 0 and its
+ *   per-token information is []. It is flagged `empty` and still counts in the mean, because the
+ *   channel did produce it.
+ * - A compression cut by the token budget (stopReason 'length') has no stop token: what was
+ *   produced is scored as is and flagged `truncated`.
+ *
+ * Cancellation is a normal outcome, returned, not thrown: set `hooks.signal.aborted = true` and
+ * call `engine.interrupt()` (the signal covers the moments between engine calls, the interrupt the
+ * call that is running). The outcome is then `{ status: 'cancelled', phase, compressions }`, where
+ * `compressions` are exactly the finished ones already passed to `onCompression` (a compression
+ * interrupted mid-generation is dropped, never delivered). Scoring is all-or-nothing: a cancel
+ * while scoring returns every generated compression and no scores. Pass finished compressions
+ * back as `request.resume` to continue without generating them again. Engine failures (other
+ * than an interrupt) are thrown.
+ */
+import type {
+  Engine,
+  EngineCounters,
+  PromptStyle,
+  SamplingSettings,
+  StopReason,
+  TokenEvent,
+} from './engine';
+import { ContextTooLongError, InvalidArgumentError, errorName } from './errors';
+import {
+  NotEnoughContextsError,
+  compressionTermNats,
+  pointwiseInformationNats,
+  summarizeTerms,
+  type MiSummary,
+} from './estimator';
+import { COMPRESSION_TEMPLATE_VERSION, compressionPrompt } from './prompts';
+import { sampleSeed } from './rng';
+
+export interface EstimateRequest {
+  /** The bank: N >= 2 contexts (chunks); every compression is scored under each of them. */
+  contexts: string[];
+  /** The shared question q (may be empty: the template then asks for a general compression). */
+  question: string;
+  /** M: compressions sampled per context, a whole number >= 1. */
+  samplesPerContext: number;
+  /** topP = 1 is recommended so the sampled channel is the scored one (ESTIMATOR.md §2). */
+  settings: SamplingSettings;
+  /** Ask for exactly this many sentences (chat-style templates only). */
+  sentenceBudget?: number;
+  /**
+   * Compressions finished earlier with the same request (e.g. saved before a cancel). They are
+   * not generated again nor re-delivered to onCompression.
+   */
+  resume?: GeneratedCompression[];
+}
+
+export interface GeneratedCompression {
+  /** Index of the source context i in the bank. */
+  context: number;
+  /** Which of the M samples of that context (j). */
+  sample: number;
+  /** The seed it was sampled with. */
+  seed: number;
+  /** Decoded text of `ids` as the engine streamed it. */
+  text: string;
+  /** The text each id added (same length as ids; empty for stop ids or partial UTF-8). */
+  tokenTexts: string[];
+  /** The sampler's ids, including the stop id when stopReason is 'stop'. */
+  ids: number[];
+  /** ln p of each id as sampled (nats, before top-p truncation). */
+  logprobsNats: number[];
+  stopReason: StopReason;
+  /** Cut by maxTokens (no stop token); scored as produced. */
+  truncated: boolean;
+  /** No ids at all; its term is 0 by definition (see module note). */
+  empty: boolean;
+}
+
+export interface ScoredCompression extends GeneratedCompression {
+  /** s_ijl for each context l: sum of the teacher-forced log-probs of ids under context l (nats). */
+  scoresNats: number[];
+  /** term_ij = s_iji - logsumexp_l s_ijl + ln N (nats), at most ln N. */
+  termNats: number;
+  /** Per-token information (nats), the exact chain-rule split: sums to termNats. */
+  pmiNats: number[];
+}
+
+export type EstimatePhase = 'generating' | 'scoring';
+
+export interface EstimateProgress {
+  phase: EstimatePhase;
+  /** Generating: compressions finished (resumed ones included); scoring: contexts scored. */
+  done: number;
+  total: number;
+  /** Seconds left in this phase at the rate so far; null before the first item finishes. */
+  etaSeconds: number | null;
+}
+
+/** Structurally an AbortSignal's `aborted`; any object with that flag works. */
+export interface CancelSignal {
+  readonly aborted: boolean;
+}
+
+export interface EstimateHooks {
+  onProgress?(progress: EstimateProgress): void;
+  onToken?(contextIndex: number, sampleIndex: number, event: TokenEvent): void;
+  /** Called (and awaited) the moment each compression finishes, before the next starts. */
+  onCompression?(compression: GeneratedCompression): void | Promise<void>;
+  signal?: CancelSignal;
+  /** Clock in ms (default Date.now); injectable for tests. */
+  now?: () => number;
+}
+
+export interface EstimateCounters {
+  generation: EngineCounters;
+  scoring: EngineCounters;
+}
+
+export interface EstimateTimings {
+  generationMs: number;
+  scoringMs: number;
+}
+
+export interface EstimateResult {
+  status: 'done';
+  modelId: string;
+  promptStyle: PromptStyle;
+  templateVersion: string;
+  question: string;
+  sentenceBudget: number | null;
+  samplesPerContext: number;
+  settings: SamplingSettings;
+  /** The exact prompt ids each context's compressions were sampled from and scored under. */
+  contexts: { promptIds: number[] }[];
+  /** Context-major: index i*M + j. */
+  compressions: ScoredCompression[];
+  summary: MiSummary;
+  flags: { truncated: number; empty: number };
+  /** Engine work in each phase of this call (resumed compressions cost nothing here). */
+  counters: EstimateCounters;
+  timings: EstimateTimings;
+}
+
+export interface EstimateCancelled {
+  status: 'cancelled';
+  phase: EstimatePhase;
+  /** Every finished compression (resumed ones included), context-major. */
+  compressions: GeneratedCompression[];
+  counters: EstimateCounters;
+  timings: EstimateTimings;
+}
+
+export type EstimateOutcome = EstimateResult | EstimateCancelled;
+
+function diffCounters(after: EngineCounters, before: EngineCounters): EngineCounters {
+  return {
+    prefillTokens: after.prefillTokens - before.prefillTokens,
+    decodeSteps: after.decodeSteps - before.decodeSteps,
+    forwardCalls: after.forwardCalls - before.forwardCalls,
+  };
+}
+
+function validate(request: EstimateRequest): void {
+  const n = request.contexts.length;
+  if (n < 2) throw new NotEnoughContextsError(n);
+  const m = request.samplesPerContext;
+  if (!Number.isInteger(m) || m < 1) {
+    throw new InvalidArgumentError(`Samples per context must be a whole number >= 1 (got ${m}).`);
+  }
+  const maxTokens = request.settings.maxTokens;
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+    throw new InvalidArgumentError(`The token budget must be a whole number >= 1 (got ${maxTokens}).`);
+  }
+}
+
+/** Prompt ids per context, each checked to leave room for maxTokens in the window. */
+export function buildPromptIds(engine: Engine, request: EstimateRequest): number[][] {
+  const window = engine.info.contextWindowTokens;
+  const { maxTokens } = request.settings;
+  return request.contexts.map((context, l) => {
+    const prompt = compressionPrompt(engine.info.promptStyle, context, request.question, {
+      sentenceBudget: request.sentenceBudget,
+    });
+    const ids = engine.promptIds(prompt);
+    // Every compression (up to maxTokens ids) is scored under every context, so each prompt
+    // must hold the longest possible compression, not just its own.
+    if (ids.length + maxTokens > window) {
+      throw new ContextTooLongError(ids.length + maxTokens, window, `Context ${l + 1} with its prompt and a ${maxTokens}-token compression`);
+    }
+    return ids;
+  });
+}
+
+/** Run one estimate. See the module note for the schedule, edge cases and cancellation. */
+export async function runEstimate(
+  engine: Engine,
+  request: EstimateRequest,
+  hooks: EstimateHooks = {},
+): Promise<EstimateOutcome> {
+  validate(request);
+  const now = hooks.now ?? Date.now;
+  const n = request.contexts.length;
+  const m = request.samplesPerContext;
+  const settings = { ...request.settings };
+  const promptIds = buildPromptIds(engine, request);
+
+  const slots: (GeneratedCompression | null)[] = new Array(n * m).fill(null);
+  for (const c of request.resume ?? []) {
+    if (!(c.context >= 0 && c.context < n && c.sample >= 0 && c.sample < m)) {
+      throw new InvalidArgumentError(`A resumed compression (context ${c.context}, sample ${c.sample}) is outside this run.`);
+    }
+    slots[c.context * m + c.sample] = c;
+  }
+
+  const zero: EngineCounters = { prefillTokens: 0, decodeSteps: 0, forwardCalls: 0 };
+  const counters: EstimateCounters = { generation: { ...zero }, scoring: { ...zero } };
+  const timings: EstimateTimings = { generationMs: 0, scoringMs: 0 };
+  const finished = () => slots.filter((c): c is GeneratedCompression => c !== null);
+  const cancelled = (phase: EstimatePhase): EstimateCancelled => ({
+    status: 'cancelled',
+    phase,
+    compressions: finished(),
+    counters,
+    timings,
+  });
+
+  // Generation.
+  const genStartMs = now();
+  const genBefore = engine.counters();
+  const total = n * m;
+  const alreadyDone = finished().length;
+  let done = alreadyDone;
+  const progress = (phase: EstimatePhase, doneNow: number, totalNow: number, startMs: number, startDone: number) => {
+    const rateDone = doneNow - startDone;
+    const etaSeconds = rateDone > 0 ? ((now() - startMs) / rateDone) * (totalNow - doneNow) / 1000 : null;
+    hooks.onProgress?.({ phase, done: doneNow, total: totalNow, etaSeconds });
+  };
+  const endGeneration = () => {
+    counters.generation = diffCounters(engine.counters(), genBefore);
+    timings.generationMs = now() - genStartMs;
+  };
+  progress('generating', done, total, genStartMs, alreadyDone);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < m; j++) {
+      const k = i * m + j;
+      if (slots[k]) continue;
+      if (hooks.signal?.aborted) {
+        endGeneration();
+        return cancelled('generating');
+      }
+      const seed = sampleSeed(settings.seed, k);
+      const texts: string[] = [];
+      const result = await engine.generate(promptIds[i], { ...settings, seed }, (event) => {
+        texts.push(event.text);
+        hooks.onToken?.(i, j, event);
+      });
+      if (result.stopReason === 'interrupted') {
+        endGeneration();
+        return cancelled('generating');
+      }
+      const streamed = texts.length === result.ids.length;
+      const compression: GeneratedCompression = {
+        context: i,
+        sample: j,
+        seed,
+        text: streamed ? texts.join('') : engine.detokenize(result.ids),
+        tokenTexts: streamed ? texts : result.ids.map((id) => engine.detokenize([id])),
+        ids: result.ids,
+        logprobsNats: result.logprobsNats,
+        stopReason: result.stopReason,
+        truncated: result.stopReason === 'length',
+        empty: result.ids.length === 0,
+      };
+      slots[k] = compression;
+      await hooks.onCompression?.(compression);
+      done++;
+      progress('generating', done, total, genStartMs, alreadyDone);
+    }
+  }
+  endGeneration();
+
+  // Scoring: one call per context; empty compressions are not sent (their log-probs are []).
+  const generated = finished();
+  const scoreStartMs = now();
+  const scoreBefore = engine.counters();
+  const endScoring = () => {
+    counters.scoring = diffCounters(engine.counters(), scoreBefore);
+    timings.scoringMs = now() - scoreStartMs;
+  };
+  const sent = generated.map((c, k) => k).filter((k) => !generated[k].empty);
+  const continuations = sent.map((k) => generated[k].ids);
+  // perToken[k][l] = per-token log-probs of compression k under context l.
+  const perToken: number[][][] = generated.map(() => new Array<number[]>(n).fill([]));
+  progress('scoring', 0, n, scoreStartMs, 0);
+  for (let l = 0; l < n; l++) {
+    if (hooks.signal?.aborted) {
+      endScoring();
+      return cancelled('scoring');
+    }
+    if (continuations.length > 0) {
+      let rows: number[][];
+      try {
+        rows = await engine.score(promptIds[l], continuations, settings.temperature);
+      } catch (err) {
+        if (errorName(err) === 'InterruptedError') {
+          endScoring();
+          return cancelled('scoring');
+        }
+        throw err;
+      }
+      sent.forEach((k, r) => {
+        perToken[k][l] = rows[r];
+      });
+    }
+    progress('scoring', l + 1, n, scoreStartMs, 0);
+  }
+  endScoring();
+
+  const compressions: ScoredCompression[] = generated.map((c, k) => {
+    const scoresNats = perToken[k].map((row) => row.reduce((a, b) => a + b, 0));
+    return {
+      ...c,
+      scoresNats,
+      termNats: compressionTermNats(scoresNats, c.context),
+      pmiNats: pointwiseInformationNats(perToken[k], c.context),
+    };
+  });
+  const byContext = (pick: (c: ScoredCompression) => number) =>
+    Array.from({ length: n }, (_, i) => compressions.filter((c) => c.context === i).map(pick));
+  const summary = summarizeTerms(
+    byContext((c) => c.termNats),
+    byContext((c) => c.ids.length),
+  );
+  return {
+    status: 'done',
+    modelId: engine.info.id,
+    promptStyle: engine.info.promptStyle,
+    templateVersion: COMPRESSION_TEMPLATE_VERSION,
+    question: request.question,
+    sentenceBudget: request.sentenceBudget ?? null,
+    samplesPerContext: m,
+    settings,
+    contexts: promptIds.map((ids) => ({ promptIds: ids })),
+    compressions,
+    summary,
+    flags: {
+      truncated: compressions.filter((c) => c.truncated).length,
+      empty: compressions.filter((c) => c.empty).length,
+    },
+    counters,
+    timings,
+  };
+}
