@@ -1,0 +1,109 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { FIXTURE_DIR, fixturePresent, loadFixture, noteIfFixtureMissing } from './fixture';
+
+noteIfFixtureMissing('mi command');
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const STORIES = path.join(repoRoot, 'cli', 'fixtures', 'stories.jsonl');
+
+function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join('cli', 'mi.ts'), ...args], { cwd: repoRoot, maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function tempFile(name: string, text: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'precis-mi-'));
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+interface MiOutput {
+  miNats: number;
+  miBits: number;
+  ceilingBits: number;
+  bitsPerToken: number;
+  contexts: { promptIds: number[] }[];
+  compressions: { context: number; ids: number[]; termNats: number; pmiNats: number[]; truncated: boolean }[];
+  counters: { prefillTokens: number; decodeSteps: number; forwardCalls: number };
+}
+
+describe('mi command: bad input', () => {
+  it('refuses fewer than two contexts with a message and exit code 1, printing nothing on stdout', async () => {
+    const one = tempFile('one.jsonl', '{"text": "Tom had a red kite."}\n\n');
+    const r = await run(['--model', FIXTURE_DIR, '--contexts', one, '--samples', '1', '--max-tokens', '4']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/NotEnoughContextsError: .*at least two contexts/);
+  });
+
+  it('reports a malformed line by number', async () => {
+    const bad = tempFile('bad.jsonl', '{"text": "a"}\n{"txt": "b"}\n');
+    const r = await run(['--model', FIXTURE_DIR, '--contexts', bad, '--samples', '1', '--max-tokens', '4']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/line 2 has no "text"/);
+  });
+});
+
+describe.skipIf(!fixturePresent)('mi command on stories260K', () => {
+  it('prints terms that an independent float64 recomputation from the printed ids reproduces', async () => {
+    const T = 0.9;
+    const r = await run([
+      '--model', FIXTURE_DIR, '--contexts', STORIES, '--question', 'Who is in the story?',
+      '--samples', '2', '--max-tokens', '16', '--temperature', String(T), '--seed', '11',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const out = JSON.parse(lines[0]) as MiOutput;
+    const n = out.contexts.length;
+    expect(n).toBe(16);
+    expect(out.compressions).toHaveLength(32);
+    expect(out.ceilingBits).toBe(4);
+
+    // Independent path: one full forward pass over prompt + compression from position 0 per
+    // (context, compression), float64 log-softmax of logits / T written here.
+    const model = loadFixture().model;
+    const vocab = model.config.vocabSize;
+    const sequenceLogprob = (prompt: number[], ids: number[]): number => {
+      const logits = model.forward([...prompt, ...ids.slice(0, -1)], 0, 'all');
+      let total = 0;
+      ids.forEach((id, t) => {
+        const row = (prompt.length - 1 + t) * vocab;
+        let max = -Infinity;
+        for (let v = 0; v < vocab; v++) max = Math.max(max, logits[row + v] / T);
+        let sum = 0;
+        for (let v = 0; v < vocab; v++) sum += Math.exp(logits[row + v] / T - max);
+        total += logits[row + id] / T - (max + Math.log(sum));
+      });
+      return total;
+    };
+    // A subset keeps the test quick: every fourth compression, under all 16 contexts.
+    for (const c of out.compressions.filter((_, k) => k % 4 === 0)) {
+      const s = out.contexts.map((ctx) => sequenceLogprob(ctx.promptIds, c.ids));
+      const max = Math.max(...s);
+      const term = s[c.context] - (max + Math.log(s.reduce((a, x) => a + Math.exp(x - max), 0))) + Math.log(n);
+      expect(Math.abs(term - c.termNats)).toBeLessThan(1e-6);
+      expect(Math.abs(c.pmiNats.reduce((a, b) => a + b, 0) - c.termNats)).toBeLessThan(1e-9);
+    }
+    const mean = out.compressions.reduce((a, c) => a + c.termNats, 0) / out.compressions.length;
+    expect(out.miNats).toBeCloseTo(mean, 12);
+    expect(out.miBits).toBeCloseTo(mean / Math.LN2, 12);
+    expect(out.miNats).toBeLessThanOrEqual(Math.log(16));
+    const meanTokens = out.compressions.reduce((a, c) => a + c.ids.length, 0) / 32;
+    expect(out.bitsPerToken).toBeCloseTo(out.miBits / meanTokens, 12);
+
+    // Scoring work is within the minimum of ESTIMATOR.md §5 (the prefix is reused).
+    const minimum = out.contexts.reduce((a, c) => a + c.promptIds.length, 0) + n * meanTokens * 32;
+    expect(out.counters.prefillTokens + out.counters.decodeSteps).toBeLessThanOrEqual(minimum);
+  }, 60_000);
+});
