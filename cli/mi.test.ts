@@ -54,6 +54,15 @@ describe('mi command: bad input', () => {
 });
 
 describe.skipIf(!fixturePresent)('mi command on stories260K', () => {
+  it('refuses a context that leaves no room for the compression in the window', async () => {
+    const long = JSON.stringify({ text: 'The cat sat on the mat. '.repeat(120) });
+    const file = tempFile('long.jsonl', `{"text": "A short one."}\n${long}\n`);
+    const r = await run(['--model', FIXTURE_DIR, '--contexts', file, '--samples', '1', '--max-tokens', '8']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/ContextTooLongError: Context 2 /);
+  });
+
   it('prints terms that an independent float64 recomputation from the printed ids reproduces', async () => {
     const T = 0.9;
     const r = await run([
@@ -69,6 +78,7 @@ describe.skipIf(!fixturePresent)('mi command on stories260K', () => {
     expect(n).toBe(16);
     expect(out.compressions).toHaveLength(32);
     expect(out.ceilingBits).toBe(4);
+    for (const c of out.compressions) expect(c.truncated).toBe(c.ids.length === 16 && !c.ids.includes(2));
 
     // Independent path: one full forward pass over prompt + compression from position 0 per
     // (context, compression), float64 log-softmax of logits / T written here.

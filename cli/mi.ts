@@ -117,6 +117,7 @@ await runCommand(argv, USAGE, async () => {
     question: outcome.question,
     templateVersion: outcome.templateVersion,
     settings: outcome.settings,
+    warnings: outcome.warnings,
     contexts: outcome.contexts,
     compressions: outcome.compressions.map((c) => ({
       context: c.context,

@@ -201,6 +201,8 @@ describe('runEstimate with a fake engine', () => {
     expect(out.summary.m).toBe(2);
     expect(out.templateVersion).toBe(COMPRESSION_TEMPLATE_VERSION);
     expect(out.promptStyle).toBe('plain');
+    expect(out.scorerModelId).toBe('fake:test');
+    expect(out.warnings).toEqual([]);
 
     // Scoring work: each prompt prefilled once plus each compression's ids but the last.
     const sumPrompts = prompts.reduce((a, p) => a + p.length, 0);
@@ -220,6 +222,9 @@ describe('runEstimate with a fake engine', () => {
     if (a.status !== 'done' || b.status !== 'done' || c.status !== 'done') throw new Error('expected done');
     expect(b.compressions.map((x) => x.ids)).toEqual(a.compressions.map((x) => x.ids));
     expect(c.compressions.map((x) => x.seed)).not.toEqual(a.compressions.map((x) => x.seed));
+    const nucleus = await runEstimate(new FakeEngine(), request({ settings: { temperature: 1, topP: 0.9, maxTokens: 12, seed: 5 } }));
+    if (nucleus.status !== 'done') throw new Error('expected done');
+    expect(nucleus.warnings.join(' ')).toMatch(/top_p is 0.9/);
   });
 
   it('refuses a bank of fewer than two contexts before touching the engine', async () => {

@@ -135,7 +135,10 @@ export interface EstimateTimings {
 
 export interface EstimateResult {
   status: 'done';
+  /** The compressor that sampled the compressions. */
   modelId: string;
+  /** The model whose log-probs were used to score (the compressor itself here). */
+  scorerModelId: string;
   promptStyle: PromptStyle;
   templateVersion: string;
   question: string;
@@ -148,6 +151,8 @@ export interface EstimateResult {
   compressions: ScoredCompression[];
   summary: MiSummary;
   flags: { truncated: number; empty: number };
+  /** Plain-words caveats about this estimate's settings (e.g. top_p < 1), for display. */
+  warnings: string[];
   /** Engine work in each phase of this call (resumed compressions cost nothing here). */
   counters: EstimateCounters;
   timings: EstimateTimings;
@@ -183,6 +188,20 @@ function validate(request: EstimateRequest): void {
   if (!Number.isInteger(maxTokens) || maxTokens < 1) {
     throw new InvalidArgumentError(`The token budget must be a whole number >= 1 (got ${maxTokens}).`);
   }
+}
+
+function warningsFor(settings: SamplingSettings): string[] {
+  const warnings: string[] = [];
+  if (settings.topP < 1) {
+    warnings.push(
+      `top_p is ${settings.topP}: compressions were drawn from a truncated distribution but scored under the full one, ` +
+        'so the estimate describes a slightly different channel. Use top_p = 1 for the channel that is scored.',
+    );
+  }
+  if (settings.temperature === 0) {
+    warnings.push('Greedy sampling (temperature 0): every sample of a context is the same, and scores are taken at temperature 1.');
+  }
+  return warnings;
 }
 
 /** Prompt ids per context, each checked to leave room for maxTokens in the window. */
@@ -346,6 +365,7 @@ export async function runEstimate(
   return {
     status: 'done',
     modelId: engine.info.id,
+    scorerModelId: engine.info.id,
     promptStyle: engine.info.promptStyle,
     templateVersion: COMPRESSION_TEMPLATE_VERSION,
     question: request.question,
@@ -359,6 +379,7 @@ export async function runEstimate(
       truncated: compressions.filter((c) => c.truncated).length,
       empty: compressions.filter((c) => c.empty).length,
     },
+    warnings: warningsFor(settings),
     counters,
     timings,
   };
