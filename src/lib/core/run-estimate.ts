@@ -26,8 +26,10 @@
  * `compressions` are exactly the finished ones already passed to `onCompression` (a compression
  * interrupted mid-generation is dropped, never delivered). Scoring is all-or-nothing: a cancel
  * while scoring returns every generated compression and no scores. Pass finished compressions
- * back as `request.resume` to continue without generating them again. Engine failures (other
- * than an interrupt) are thrown.
+ * back as `request.resume` to continue without generating them again (the caller must only
+ * resume with the same contexts, question, template and settings, or the estimate mixes
+ * channels). Engine failures other than an interrupt, and errors thrown by `onCompression`
+ * (e.g. storage full), are thrown.
  */
 import type {
   Engine,
