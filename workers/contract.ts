@@ -15,6 +15,13 @@ import type {
   SamplingSettings,
   TokenEvent,
 } from '../src/lib/core/engine';
+import type { Chunk } from '../src/lib/core/chunking';
+import type {
+  EstimateOutcome,
+  EstimateProgress,
+  EstimateRequest,
+  GeneratedCompression,
+} from '../src/lib/core/run-estimate';
 
 /** Where the worker gets an engine from. */
 export type EngineSpec =
@@ -50,6 +57,22 @@ export interface GenerateReply extends GenerateResult {
   elapsedMs: number;
 }
 
+/** What a chunk of a document must leave room for in the model's window. */
+export interface ChunkRequest {
+  /** The run's question (it is part of every compression prompt). */
+  question: string;
+  /** The compression budget in tokens (maxTokens of the run). */
+  maxTokens: number;
+  sentenceBudget?: number;
+}
+
+export interface ChunkReply {
+  /** Tokens a chunk may hold: window − prompt around it − maxTokens − a small margin. */
+  budgetTokens: number;
+  /** One list per input text, in order. */
+  chunks: Chunk[][];
+}
+
 export interface CompressorApi {
   /** Load an engine, replacing any loaded one. */
   load(spec: EngineSpec, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
@@ -62,7 +85,22 @@ export interface CompressorApi {
   promptIds(prompt: Prompt): Promise<number[]>;
   generate(request: GenerateRequest, onToken?: (e: TokenEvent) => void): Promise<GenerateReply>;
   score(promptIds: number[], continuations: number[][], temperature?: number): Promise<number[][]>;
-  /** Cancel the running generate/score at the next token. Safe when idle. */
+  /** Split texts into chunks of the loaded model's own tokens that fit a compression prompt. */
+  chunk(texts: string[], request: ChunkRequest): Promise<ChunkReply>;
+  /**
+   * Sample M compressions of each context and score each under every context (run-estimate.ts).
+   * `interrupt()` ends it with a returned `{ status: 'cancelled' }` outcome, not an error.
+   * Callbacks are separate arguments because comlink proxies only top-level arguments:
+   * `onCompression` is awaited before the next compression starts (the page saves it first);
+   * `onToken` reports each token of the compression being written (context i, sample j).
+   */
+  estimate(
+    request: EstimateRequest,
+    onProgress?: (progress: EstimateProgress) => void,
+    onCompression?: (compression: GeneratedCompression) => void | Promise<void>,
+    onToken?: (contextIndex: number, sampleIndex: number, event: TokenEvent) => void,
+  ): Promise<EstimateOutcome>;
+  /** Cancel the running generate/score/estimate at the next token. Safe when idle. */
   interrupt(): Promise<void>;
   counters(): Promise<EngineCounters>;
 }

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { closeDb, useDatabaseForTests } from '../../lib/storage/db';
 import { LibraryStore } from '../../lib/state/library.svelte';
 import LibraryPanel from './LibraryPanel.svelte';
+import { chunkText } from '../../lib/core/chunking';
 
 let n = 0;
 beforeEach(async () => {
@@ -43,12 +44,13 @@ describe('LibraryPanel', () => {
     expect(err.getAttribute('data-error-name')).toBe('EmptyTextError');
   });
 
-  it('shows the chunks when given a counter and budget', async () => {
+  it('shows the chunks when given a chunker', async () => {
     const library = new LibraryStore();
     await library.init();
     await library.addPasted('one two three.\n\nfour five six.', 'c');
-    render(LibraryPanel, { library, countTokens: (s: string) => s.split(/\s+/).length, chunkBudgetTokens: 3 });
-    const details = screen.getByText(/Chunks for the loaded model/).closest('details')!;
+    const chunker = async (text: string) => ({ budgetTokens: 3, chunks: chunkText(text, (s) => s.split(/\s+/).length, 3) });
+    render(LibraryPanel, { library, chunker });
+    const details = screen.getByText(/Passages for the loaded model/).closest('details')!;
     details.open = true;
     await fireEvent(details, new Event('toggle'));
     await waitFor(() => expect(screen.getAllByTestId('doc-chunk')).toHaveLength(2));

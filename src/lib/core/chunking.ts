@@ -31,6 +31,9 @@ export interface Chunk {
 
 export type TokenCounter = (s: string) => number;
 
+/** Splits a text into chunks of a model's own tokens, wherever that model lives (the worker). */
+export type Chunker = (text: string) => Promise<{ budgetTokens: number; chunks: Chunk[] }>;
+
 /** Strength of the boundary before a unit: 0 paragraph, 1 sentence or line, 2 word, 3 inside a word. */
 type Level = 0 | 1 | 2 | 3;
 

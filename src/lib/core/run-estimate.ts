@@ -66,6 +66,12 @@ export interface EstimateRequest {
    * not generated again nor re-delivered to onCompression.
    */
   resume?: GeneratedCompression[];
+  /**
+   * Generate the compressions and stop: no scoring, no estimate. Allowed with a single context,
+   * for a run whose bank is too small to measure (MI needs N >= 2; the caller says so instead of
+   * printing a number).
+   */
+  generateOnly?: boolean;
 }
 
 export interface GeneratedCompression {
@@ -169,7 +175,19 @@ export interface EstimateCancelled {
   timings: EstimateTimings;
 }
 
-export type EstimateOutcome = EstimateResult | EstimateCancelled;
+/** A `generateOnly` request finished: compressions, no estimate. */
+export interface EstimateGenerated {
+  status: 'generated';
+  modelId: string;
+  promptStyle: PromptStyle;
+  templateVersion: string;
+  contexts: { promptIds: number[] }[];
+  compressions: GeneratedCompression[];
+  counters: EstimateCounters;
+  timings: EstimateTimings;
+}
+
+export type EstimateOutcome = EstimateResult | EstimateCancelled | EstimateGenerated;
 
 function diffCounters(after: EngineCounters, before: EngineCounters): EngineCounters {
   return {
@@ -181,7 +199,7 @@ function diffCounters(after: EngineCounters, before: EngineCounters): EngineCoun
 
 function validate(request: EstimateRequest): void {
   const n = request.contexts.length;
-  if (n < 2) throw new NotEnoughContextsError(n);
+  if (n < (request.generateOnly ? 1 : 2)) throw new NotEnoughContextsError(n);
   const m = request.samplesPerContext;
   if (!Number.isInteger(m) || m < 1) {
     throw new InvalidArgumentError(`Samples per context must be a whole number >= 1 (got ${m}).`);
@@ -311,6 +329,18 @@ export async function runEstimate(
     }
   }
   endGeneration();
+  if (request.generateOnly) {
+    return {
+      status: 'generated',
+      modelId: engine.info.id,
+      promptStyle: engine.info.promptStyle,
+      templateVersion: COMPRESSION_TEMPLATE_VERSION,
+      contexts: promptIds.map((ids) => ({ promptIds: ids })),
+      compressions: finished(),
+      counters,
+      timings,
+    };
+  }
 
   // Scoring: one call per context; empty compressions are not sent (their log-probs are []).
   const generated = finished();

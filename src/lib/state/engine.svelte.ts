@@ -8,6 +8,7 @@ import type { ModelInfo } from '../core/engine';
 import { errorMessage, errorName } from '../core/errors';
 import type { EngineSpec, LoadProgress } from '../../../workers/contract';
 import { compressor, proxy, transfer } from '../worker/client';
+import { webGpuState } from '../webgpu/webgpu-state.svelte';
 
 export type EngineState = 'idle' | 'loading' | 'ready' | 'error';
 
@@ -78,7 +79,24 @@ export class EngineStore {
   async loadSelected(): Promise<void> {
     const option = this.selectedOption;
     if (!option) return;
+    if (option.kind === 'webllm') {
+      // A download: the catalog shows its size and asks first (engine-load-confirm); its
+      // confirm button then calls loadWebLlm.
+      await webGpuState().requestLoad(option.value);
+      return;
+    }
     await this.load(this.specFor(option), option.label);
+  }
+
+  /**
+   * Load a web-llm model in the worker (after the size was confirmed). Mirrors the load in this
+   * store and also reports progress to `onProgress`; throws the named error when it fails so the
+   * catalog can show it too.
+   */
+  async loadWebLlm(modelId: string, onProgress?: (p: LoadProgress) => void): Promise<void> {
+    if (this.options.some((o) => o.value === modelId)) this.selected = modelId;
+    const error = await this.load({ kind: 'webllm', modelId }, modelId, [], onProgress);
+    if (error) throw error;
   }
 
   /** Load a llama2.c checkpoint and tokenizer picked from local files (works offline). */
@@ -89,7 +107,13 @@ export class EngineStore {
     await this.load(spec, `${checkpoint.name} (local file)`, [ckpt, tok]);
   }
 
-  private async load(spec: EngineSpec, label: string, buffers: ArrayBuffer[] = []): Promise<void> {
+  /** Load in the worker; resolves with the error it failed with (also kept in this store). */
+  private async load(
+    spec: EngineSpec,
+    label: string,
+    buffers: ArrayBuffer[] = [],
+    onProgress?: (p: LoadProgress) => void,
+  ): Promise<unknown> {
     this.state = 'loading';
     this.errorName = null;
     this.info = null;
@@ -102,15 +126,18 @@ export class EngineStore {
         proxy((p: LoadProgress) => {
           this.progress = p;
           this.message = p.text;
+          onProgress?.(p);
         }),
       );
       this.info = info;
       this.state = 'ready';
       this.message = `${info.id} is ready (window ${info.contextWindowTokens} tokens).`;
+      return null;
     } catch (err) {
       this.state = 'error';
       this.errorName = errorName(err);
       this.message = errorMessage(err);
+      return err;
     } finally {
       this.progress = null;
     }

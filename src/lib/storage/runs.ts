@@ -109,6 +109,36 @@ export async function finishRun(
   });
 }
 
+/**
+ * A scored run: its result and each compression's term and per-token information, written in one
+ * transaction so a crash leaves either the whole result or none of it.
+ */
+export async function completeRun(
+  runId: string,
+  miResult: unknown,
+  scores: { index: number; termNats: number; pmiNats: number[] }[],
+): Promise<RunMeta> {
+  const db = await getDb();
+  return mapQuota('The run result', async () => {
+    const tx = db.transaction(['runs', 'compressions'], 'readwrite');
+    const run = await tx.objectStore('runs').get(runId);
+    if (!run) {
+      tx.abort();
+      await tx.done.catch(() => undefined);
+      throw new NotFoundError('The run');
+    }
+    const store = tx.objectStore('compressions');
+    for (const s of scores) {
+      const record = await store.get([runId, s.index]);
+      if (record) await store.put({ ...record, termNats: s.termNats, pmiNats: s.pmiNats });
+    }
+    const now = Date.now();
+    const next: RunMeta = { ...run, status: 'done', updatedAt: now, finishedAt: now, miResult, error: null };
+    await Promise.all([tx.objectStore('runs').put(next), tx.done]);
+    return next;
+  });
+}
+
 /** Put a run back to `running` (resuming an interrupted or cancelled run). */
 export function setRunStatus(runId: string, status: RunStatus): Promise<RunMeta> {
   return finishRun(runId, status);

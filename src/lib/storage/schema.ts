@@ -54,6 +54,8 @@ export interface BankEntry {
 export interface RunSettings extends SamplingSettings {
   /** M: compressions sampled per context. */
   samplesPerContext: number;
+  /** Sentences asked of each compression (chat-style models only). */
+  sentenceBudget?: number;
 }
 
 export interface RunRecord {
@@ -88,8 +90,16 @@ export interface CompressionRecord {
   text: string;
   ids: number[];
   logprobsNats: number[];
+  /** The seed this compression was sampled with (absent in records from before it was kept). */
+  seed?: number;
+  /** The text each id added, as the engine streamed it (same length as ids). */
+  tokenTexts?: string[];
+  /** 'stop' or 'length' (a cut compression); absent in older records. */
+  stopReason?: 'stop' | 'length';
+  /** The compression's MI term (nats), once the run was scored. */
   termNats?: number;
-  pmiNats?: number;
+  /** Per-token information (nats), one per id, summing to termNats. */
+  pmiNats?: number[];
   truncated: boolean;
   empty: boolean;
   savedAt: number;

@@ -1,0 +1,519 @@
+/**
+ * A run, as page state: chunk the selected documents with the loaded model's tokens, build the
+ * bank, sample and score compressions in the worker, save each compression the moment it
+ * finishes, and keep the MI result. Also reopens saved runs and resumes interrupted ones.
+ *
+ * Invariants:
+ * - The database is the record: a compression is shown only after it is saved, and the run's
+ *   status in the database moves running -> done | cancelled | failed (a reload leaves it
+ *   `running`, which the next page start turns into `interrupted`).
+ * - The run holds its Web Lock while the worker works on it, so another tab does not mark it
+ *   interrupted.
+ * - Raw text stays on this device: documents go to the worker, never to the network.
+ * - Nothing here throws at the view: failures land in `error` with their name.
+ */
+import type { TokenEvent } from '../core/engine';
+import { errorMessage, errorName } from '../core/errors';
+import { NotEnoughContextsError } from '../core/estimator';
+import { sampleSeed } from '../core/rng';
+import type {
+  EstimateOutcome,
+  EstimateProgress,
+  EstimateRequest,
+  EstimateResult,
+  GeneratedCompression,
+} from '../core/run-estimate';
+import {
+  appendCompression,
+  completeRun,
+  createRun,
+  finishRun,
+  getDocumentText,
+  getRun,
+  logExchange,
+  setRunStatus,
+  withRunLock,
+  type BankEntry,
+  type CompressionRecord,
+  type ExchangeRecord,
+  type RunSettings,
+  type RunStatus,
+} from '../storage';
+import type { Exchange } from '../predictor/exchange';
+import { compressor, proxy } from '../worker/client';
+import type { EngineStore } from './engine.svelte';
+import type { LibraryStore } from './library.svelte';
+
+export type RunViewState = 'idle' | 'preparing' | RunStatus;
+
+export interface CompressionView {
+  index: number;
+  context: number;
+  sample: number;
+  docId: string;
+  docTitle: string;
+  chunkIndex: number;
+  /** The compression is of a document the question was asked about (it is what gets sent). */
+  ofQuestionDocs: boolean;
+  text: string;
+  tokenCount: number;
+  truncated: boolean;
+  empty: boolean;
+  /** The compression's MI term in bits, once the run was scored. */
+  termBits: number | null;
+  /** Tokens with their information in bits, once scored (the heat map). */
+  tokens: { text: string; bits: number }[] | null;
+}
+
+/** What a finished run stores as its result (RunRecord.miResult). */
+export interface StoredMiResult {
+  kind: 'measured' | 'not-measured';
+  /** Why there is no estimate (kind 'not-measured'). */
+  reason?: string;
+  summary?: EstimateResult['summary'];
+  warnings?: string[];
+  flags?: EstimateResult['flags'];
+  modelId: string;
+  scorerModelId?: string;
+  promptStyle: string;
+  templateVersion: string;
+  promptTokens: number[];
+  timings: EstimateResult['timings'];
+  counters: EstimateResult['counters'];
+}
+
+export interface LiveCompression {
+  context: number;
+  sample: number;
+  text: string;
+  tokens: number;
+}
+
+/** At most this many other documents are added as contrast contexts when the bank is too small. */
+const MAX_EXTRA_BANK_DOCS = 7;
+/** The live compression text is pushed to the view at most this often (ms). */
+const LIVE_INTERVAL_MS = 50;
+
+export class RunStore {
+  // Settings of the next run.
+  question = $state('');
+  samplesPerContext = $state(1);
+  maxTokens = $state(48);
+  temperature = $state(1);
+  seed = $state(1);
+  /** Sentences asked of each compression (chat models); 0 = no budget. */
+  sentenceBudget = $state(0);
+  /** When the selected documents give fewer than two contexts, compare against other documents. */
+  autoBank = $state(true);
+
+  // The run shown.
+  state = $state<RunViewState>('idle');
+  runId = $state<string | null>(null);
+  runQuestion = $state('');
+  runModelId = $state<string | null>(null);
+  bank = $state.raw<BankEntry[]>([]);
+  budgetTokens = $state<number | null>(null);
+  progress = $state<EstimateProgress | null>(null);
+  live = $state<LiveCompression | null>(null);
+  compressions = $state.raw<CompressionView[]>([]);
+  result = $state.raw<StoredMiResult | null>(null);
+  error = $state<{ name: string; message: string } | null>(null);
+  notice = $state<string | null>(null);
+  /** Raw texts of the run's question documents (for the cost comparison; never sent). */
+  rawTexts = $state.raw<string[]>([]);
+  exchanges = $state.raw<Exchange[]>([]);
+
+  busy = $derived(this.state === 'preparing' || this.state === 'running');
+  /** The compressions that answer the question (not the contrast documents'), in order. */
+  sendable = $derived(this.compressions.filter((c) => c.ofQuestionDocs && !c.empty).map((c) => c.text));
+  canResume = $derived(
+    !this.busy && this.runId !== null && (this.state === 'interrupted' || this.state === 'cancelled' || this.state === 'failed'),
+  );
+
+  private titles = new Map<string, string>();
+  private questionDocIds = new Set<string>();
+  private liveTimer: ReturnType<typeof setTimeout> | null = null;
+  private livePending: LiveCompression | null = null;
+
+  /** Start a run on the selected documents with the loaded model. */
+  async start(engine: EngineStore, library: LibraryStore): Promise<void> {
+    if (this.busy) return;
+    this.error = null;
+    this.notice = null;
+    const info = engine.info;
+    if (engine.state !== 'ready' || !info) {
+      this.fail({ name: 'ModelNotLoadedError', message: 'Load a compressor model first (Compressor engine, above).' });
+      return;
+    }
+    const selected = library.selectedDocuments;
+    if (selected.length === 0) {
+      this.fail({ name: 'NoDocumentsError', message: 'Select at least one document in the library to compress.' });
+      return;
+    }
+    const question = this.question.trim();
+    const settings: RunSettings = {
+      temperature: this.temperature,
+      topP: 1,
+      maxTokens: this.maxTokens,
+      seed: this.seed,
+      samplesPerContext: this.samplesPerContext,
+      ...(info.promptStyle === 'chat' && this.sentenceBudget > 0 ? { sentenceBudget: this.sentenceBudget } : {}),
+    };
+    this.reset();
+    this.state = 'preparing';
+    this.runQuestion = question;
+    this.runModelId = info.id;
+    this.titles = new Map(library.documents.map((d) => [d.id, d.title]));
+    const questionIds = selected.map((d) => d.id);
+    this.questionDocIds = new Set(questionIds);
+    let runId: string | null = null;
+    try {
+      const texts = await Promise.all(questionIds.map((id) => getDocumentText(id)));
+      this.rawTexts = texts;
+      const request = { question, maxTokens: settings.maxTokens, sentenceBudget: settings.sentenceBudget };
+      const chunked = await compressor().chunk(texts, request);
+      this.budgetTokens = chunked.budgetTokens;
+      let bank: BankEntry[] = chunked.chunks.flatMap((list, d) =>
+        list.map((c) => ({ docId: questionIds[d], chunkIndex: c.index, text: c.text })),
+      );
+      if (bank.length === 0) throw new Error('The selected documents have no text to compress.');
+      if (bank.length < 2 && this.autoBank) {
+        const others = library.documents.filter((d) => !this.questionDocIds.has(d.id)).slice(0, MAX_EXTRA_BANK_DOCS);
+        if (others.length > 0) {
+          const otherTexts = await Promise.all(others.map((d) => getDocumentText(d.id)));
+          const extra = await compressor().chunk(otherTexts, request);
+          // One context per contrast document (its first chunk) keeps the run small.
+          const added = extra.chunks.flatMap((list, d) => (list[0] ? [{ docId: others[d].id, chunkIndex: 0, text: list[0].text }] : []));
+          bank = [...bank, ...added];
+          if (added.length > 0) {
+            this.notice =
+              `The selected document gives one context, and MI needs at least two: ${added.length} other ` +
+              `librar${added.length === 1 ? 'y document was' : 'y documents were'} added as contrast. ` +
+              'Only the selected document’s compressions are sent to the predictor.';
+          }
+        }
+      }
+      this.bank = bank;
+      const run = await createRun({ question, docIds: questionIds, modelId: info.id, settings, bank });
+      runId = run.id;
+      this.runId = run.id;
+      await library.refresh();
+      await this.execute(run.id, bank, settings, question, []);
+    } catch (err) {
+      await this.failRun(runId, err);
+    } finally {
+      await library.refresh();
+    }
+  }
+
+  /** Cancel the running run at the next token; finished compressions stay saved. */
+  async cancel(): Promise<void> {
+    if (!this.busy) return;
+    await compressor().interrupt();
+  }
+
+  /** Show a saved run (from the runs list). */
+  async reopen(runId: string, library: LibraryStore): Promise<void> {
+    if (this.busy) return;
+    try {
+      const details = await getRun(runId);
+      if (!details) throw new Error('That run is no longer stored.');
+      const { run, compressions, exchanges } = details;
+      this.reset();
+      this.titles = new Map(library.documents.map((d) => [d.id, d.title]));
+      this.questionDocIds = new Set(run.docIds);
+      this.runId = run.id;
+      this.runQuestion = run.question;
+      this.question = run.question;
+      this.runModelId = run.modelId;
+      this.bank = run.bank;
+      this.state = run.status;
+      this.error = run.error;
+      this.result = (run.miResult as StoredMiResult | null) ?? null;
+      this.compressions = compressions.map((c) => this.viewOfRecord(c));
+      this.exchanges = exchanges.map(exchangeOfRecord);
+      this.rawTexts = await Promise.all(run.docIds.map((id) => getDocumentText(id).catch(() => '')));
+      if (run.status === 'interrupted') {
+        this.notice = `This run was cut short (a reload or a crash) after ${compressions.length} of ${run.bank.length * run.settings.samplesPerContext} compressions. Load ${run.modelId} and resume it.`;
+      }
+    } catch (err) {
+      this.fail({ name: errorName(err), message: errorMessage(err) });
+    }
+  }
+
+  /** Continue an interrupted, cancelled or failed run without redoing finished compressions. */
+  async resume(engine: EngineStore, library: LibraryStore): Promise<void> {
+    const runId = this.runId;
+    if (!runId || this.busy) return;
+    this.error = null;
+    this.notice = null;
+    try {
+      const details = await getRun(runId);
+      if (!details) throw new Error('That run is no longer stored.');
+      const { run, compressions } = details;
+      if (engine.state !== 'ready' || engine.info?.id !== run.modelId) {
+        this.fail({
+          name: 'ModelMismatchError',
+          message: `This run was made with ${run.modelId}. Load that model to resume it, so every compression comes from the same channel.`,
+        });
+        return;
+      }
+      const m = run.settings.samplesPerContext;
+      const resume: GeneratedCompression[] = await Promise.all(
+        compressions.map(async (c) => ({
+          context: c.context,
+          sample: c.sample,
+          seed: c.seed ?? sampleSeed(run.settings.seed, c.context * m + c.sample),
+          text: c.text,
+          tokenTexts: c.tokenTexts ?? (await Promise.all(c.ids.map((id) => compressor().detokenize([id])))),
+          ids: c.ids,
+          logprobsNats: c.logprobsNats,
+          stopReason: c.stopReason ?? (c.truncated ? 'length' : 'stop'),
+          truncated: c.truncated,
+          empty: c.empty,
+        })),
+      );
+      this.state = 'running';
+      await setRunStatus(runId, 'running');
+      await library.refresh();
+      await this.execute(runId, run.bank, run.settings, run.question, resume);
+    } catch (err) {
+      await this.failRun(runId, err);
+    } finally {
+      await library.refresh();
+    }
+  }
+
+  /** Save a predictor exchange with the run it answered. */
+  async recordExchange(exchange: Exchange): Promise<void> {
+    this.exchanges = [...this.exchanges, exchange];
+    const runId = exchange.runId ?? this.runId;
+    if (!runId) return;
+    try {
+      await logExchange(runId, {
+        host: exchange.host,
+        model: exchange.model,
+        at: Date.parse(exchange.time) || Date.now(),
+        messages: exchange.messages,
+        response: exchange.responseText,
+        usage: exchange.usage ?? null,
+        durationMs: exchange.durationMs,
+        error: exchange.errorName ? { name: exchange.errorName, message: exchange.errorMessage ?? '' } : null,
+      });
+    } catch (err) {
+      this.error = { name: errorName(err), message: `The exchange was shown but could not be saved: ${errorMessage(err)}` };
+    }
+  }
+
+  private async execute(
+    runId: string,
+    bank: BankEntry[],
+    settings: RunSettings,
+    question: string,
+    resume: GeneratedCompression[],
+  ): Promise<void> {
+    const m = settings.samplesPerContext;
+    const request: EstimateRequest = {
+      contexts: bank.map((b) => b.text),
+      question,
+      samplesPerContext: m,
+      settings: { temperature: settings.temperature, topP: settings.topP, maxTokens: settings.maxTokens, seed: settings.seed },
+      ...(settings.sentenceBudget ? { sentenceBudget: settings.sentenceBudget } : {}),
+      resume,
+      generateOnly: bank.length < 2,
+    };
+    this.state = 'running';
+    this.compressions = resume
+      .map((c) => this.viewOf(c, c.context * m + c.sample))
+      .sort((a, b) => a.index - b.index);
+    const onProgress = (p: EstimateProgress) => {
+      this.progress = p;
+    };
+    const onCompression = async (c: GeneratedCompression) => {
+      const index = c.context * m + c.sample;
+      await appendCompression(runId, {
+        index,
+        context: c.context,
+        sample: c.sample,
+        seed: c.seed,
+        text: c.text,
+        tokenTexts: c.tokenTexts,
+        ids: c.ids,
+        logprobsNats: c.logprobsNats,
+        stopReason: c.stopReason === 'length' ? 'length' : 'stop',
+        truncated: c.truncated,
+        empty: c.empty,
+      });
+      this.clearLive();
+      this.compressions = [...this.compressions, this.viewOf(c, index)].sort((a, b) => a.index - b.index);
+    };
+    const onToken = (context: number, sample: number, event: TokenEvent) => {
+      const current = this.livePending ?? this.live;
+      const same = current && current.context === context && current.sample === sample;
+      this.livePending = {
+        context,
+        sample,
+        text: (same ? current.text : '') + event.text,
+        tokens: event.index + 1,
+      };
+      this.liveTimer ??= setTimeout(() => {
+        this.liveTimer = null;
+        if (this.livePending) this.live = this.livePending;
+      }, LIVE_INTERVAL_MS);
+    };
+    const outcome = await withRunLock(
+      runId,
+      async (): Promise<EstimateOutcome> =>
+        (await compressor().estimate(request, proxy(onProgress), proxy(onCompression), proxy(onToken))) as EstimateOutcome,
+    );
+    this.clearLive();
+    this.progress = null;
+    if (outcome.status === 'cancelled') {
+      await finishRun(runId, 'cancelled');
+      this.state = 'cancelled';
+      this.notice = `Cancelled while ${outcome.phase}. ${outcome.compressions.length} finished compression${outcome.compressions.length === 1 ? ' is' : 's are'} saved; resume to continue.`;
+      return;
+    }
+    const base = {
+      modelId: outcome.modelId,
+      promptStyle: outcome.promptStyle,
+      templateVersion: outcome.templateVersion,
+      promptTokens: outcome.contexts.map((c) => c.promptIds.length),
+      timings: outcome.timings,
+      counters: outcome.counters,
+    };
+    if (outcome.status === 'generated') {
+      const result: StoredMiResult = { ...base, kind: 'not-measured', reason: new NotEnoughContextsError(bank.length).message };
+      await finishRun(runId, 'done', { miResult: result, error: null });
+      this.result = result;
+      this.state = 'done';
+      return;
+    }
+    const result: StoredMiResult = {
+      ...base,
+      kind: 'measured',
+      summary: outcome.summary,
+      warnings: outcome.warnings,
+      flags: outcome.flags,
+      scorerModelId: outcome.scorerModelId,
+    };
+    const scores = outcome.compressions.map((c) => ({ index: c.context * m + c.sample, termNats: c.termNats, pmiNats: c.pmiNats }));
+    await completeRun(runId, result, scores);
+    const byIndex = new Map(scores.map((s) => [s.index, s]));
+    this.compressions = this.compressions.map((v) => {
+      const s = byIndex.get(v.index);
+      const c = outcome.compressions.find((x) => x.context * m + x.sample === v.index);
+      return s && c ? { ...v, termBits: s.termNats / Math.LN2, tokens: heat(c.tokenTexts, s.pmiNats) } : v;
+    });
+    this.result = result;
+    this.state = 'done';
+  }
+
+  private viewOf(c: GeneratedCompression, index: number): CompressionView {
+    const entry = this.bank[c.context];
+    return {
+      index,
+      context: c.context,
+      sample: c.sample,
+      docId: entry?.docId ?? '',
+      docTitle: this.titles.get(entry?.docId ?? '') ?? 'A deleted document',
+      chunkIndex: entry?.chunkIndex ?? 0,
+      ofQuestionDocs: this.questionDocIds.has(entry?.docId ?? ''),
+      text: c.text,
+      tokenCount: c.ids.length,
+      truncated: c.truncated,
+      empty: c.empty,
+      termBits: null,
+      tokens: null,
+    };
+  }
+
+  private viewOfRecord(c: CompressionRecord): CompressionView {
+    const view = this.viewOf(
+      {
+        context: c.context,
+        sample: c.sample,
+        seed: c.seed ?? 0,
+        text: c.text,
+        tokenTexts: c.tokenTexts ?? [],
+        ids: c.ids,
+        logprobsNats: c.logprobsNats,
+        stopReason: c.stopReason ?? 'stop',
+        truncated: c.truncated,
+        empty: c.empty,
+      },
+      c.index,
+    );
+    if (c.termNats !== undefined) view.termBits = c.termNats / Math.LN2;
+    if (c.pmiNats && c.tokenTexts && c.pmiNats.length === c.tokenTexts.length) view.tokens = heat(c.tokenTexts, c.pmiNats);
+    return view;
+  }
+
+  private reset(): void {
+    this.clearLive();
+    this.runId = null;
+    this.bank = [];
+    this.budgetTokens = null;
+    this.progress = null;
+    this.compressions = [];
+    this.result = null;
+    this.error = null;
+    this.rawTexts = [];
+    this.exchanges = [];
+  }
+
+  private clearLive(): void {
+    if (this.liveTimer) clearTimeout(this.liveTimer);
+    this.liveTimer = null;
+    this.livePending = null;
+    this.live = null;
+  }
+
+  private fail(error: { name: string; message: string }): void {
+    this.error = error;
+    if (!this.busy && this.runId === null) this.state = 'idle';
+  }
+
+  /** Record a failure on the run (when it exists) and in the view. */
+  private async failRun(runId: string | null, err: unknown): Promise<void> {
+    this.clearLive();
+    this.progress = null;
+    const error = { name: errorName(err), message: errorMessage(err) };
+    this.error = error;
+    this.state = 'failed';
+    if (runId) {
+      try {
+        await finishRun(runId, 'failed', { error });
+      } catch {
+        // The database refused too (quota, closed): the next start marks the run interrupted.
+      }
+    }
+  }
+}
+
+function heat(tokenTexts: string[], pmiNats: number[]): { text: string; bits: number }[] {
+  return tokenTexts.map((text, t) => ({ text, bits: (pmiNats[t] ?? 0) / Math.LN2 }));
+}
+
+function exchangeOfRecord(r: ExchangeRecord): Exchange {
+  return {
+    id: `saved-${r.seq ?? r.at}`,
+    runId: r.runId,
+    host: r.host,
+    url: r.host,
+    model: r.model,
+    time: new Date(r.at).toISOString(),
+    durationMs: r.durationMs ?? 0,
+    messages: r.messages,
+    usage:
+      r.usage && r.usage.totalTokens !== undefined
+        ? { promptTokens: r.usage.promptTokens ?? 0, completionTokens: r.usage.completionTokens ?? 0, totalTokens: r.usage.totalTokens }
+        : undefined,
+    responseText: r.response,
+    status: r.error ? 'error' : 'done',
+    partial: false,
+    finishReason: null,
+    attempts: 1,
+    ...(r.error ? { errorName: r.error.name, errorMessage: r.error.message } : {}),
+  } as Exchange;
+}
