@@ -1,0 +1,205 @@
+/**
+ * The run flow in a real browser with stories260K in the worker: compress the selected
+ * documents, score every compression under every passage, show the MI gauge and heat maps, keep
+ * each compression the moment it finishes, cancel and resume to the same numbers, survive a
+ * reload mid-run, and refuse what cannot be measured or does not fit, by name.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { existsSync } from 'node:fs';
+import { fixtureDir, watchConsole } from './fixtures/page-helpers';
+
+test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}`);
+
+const STORIES = [
+  ['Lily and the kite', 'Lily had a red kite. She ran in the park and the kite went up high. The wind was strong and Lily laughed.'],
+  ['Tom and the dog', 'Tom saw a big dog near the tree. The dog was sad because it lost its ball. Tom found the ball and gave it back.'],
+  ['The little boat', 'Ben made a little boat from a box. He put it in the pond. A duck came and sat on the boat, and Ben smiled.'],
+] as const;
+
+async function loadEngine(page: Page) {
+  await page.getByTestId('engine-select').selectOption('reference:stories260K');
+  await page.getByTestId('engine-load').click();
+  await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready');
+}
+
+async function addDocs(page: Page, docs: readonly (readonly [string, string])[]) {
+  for (const [title, text] of docs) {
+    await page.getByTestId('doc-title').fill(title);
+    await page.getByTestId('doc-paste').fill(text);
+    await page.getByTestId('doc-add').click();
+    await expect(page.getByTestId('doc-item').filter({ hasText: title })).toHaveCount(1);
+  }
+  // Clicking opens and selects; it never deselects, so clicking each selects them all.
+  for (const [title] of docs) await page.getByTestId('doc-item').filter({ hasText: title }).click();
+  for (const [title] of docs) {
+    await expect(page.getByTestId('doc-item').filter({ hasText: title })).toHaveAttribute('data-selected', 'true');
+  }
+}
+
+async function settings(page: Page, s: { samples?: number; maxTokens?: number; seed?: number }) {
+  const details = page.getByTestId('run-settings');
+  if (!(await details.evaluate((el) => (el as HTMLDetailsElement).open))) await details.getByText('Compression settings').click();
+  if (s.samples !== undefined) await page.getByTestId('run-samples').fill(String(s.samples));
+  if (s.maxTokens !== undefined) await page.getByTestId('run-max-tokens').fill(String(s.maxTokens));
+  if (s.seed !== undefined) await page.getByTestId('run-seed').fill(String(s.seed));
+}
+
+const runState = (page: Page) => page.getByTestId('run-state');
+const miBits = async (page: Page) => Number(await page.getByTestId('mi-bits').getAttribute('data-value'));
+
+/** Click Cancel from inside the page the moment the first compression is shown (a quick user). */
+async function cancelAfterFirstCompression(page: Page) {
+  await page.evaluate(() => {
+    const observer = new MutationObserver(() => {
+      if (document.querySelector('[data-testid="compression-item"]')) {
+        observer.disconnect();
+        (document.querySelector('[data-testid="run-cancel"]') as HTMLButtonElement).click();
+      }
+    });
+    observer.observe(document.body, { childList: true, subtree: true });
+  });
+}
+
+test('a run compresses each passage, measures MI against log2 N, and shows per-token information', async ({ page }) => {
+  const problems = watchConsole(page);
+  await page.goto('/');
+  await loadEngine(page);
+  await addDocs(page, STORIES);
+  await page.getByTestId('question').fill('Who was happy?');
+  await settings(page, { samples: 2, maxTokens: 24, seed: 3 });
+  await page.getByTestId('run-start').click();
+  await expect(runState(page)).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+
+  // Three short documents: three passages, two compressions each.
+  await expect(page.getByTestId('compression')).toHaveCount(6);
+  const ceiling = Number(await page.getByTestId('mi-ceiling-bits').getAttribute('data-value'));
+  expect(ceiling).toBeCloseTo(Math.log2(3), 12);
+  const mi = await miBits(page);
+  expect(Number.isFinite(mi)).toBe(true);
+  expect(mi).toBeLessThanOrEqual(ceiling + 1e-9);
+  const bpt = Number(await page.getByTestId('bits-per-token').getAttribute('data-value'));
+  expect(Number.isFinite(bpt)).toBe(true);
+
+  // Each compression's term is at most log2 N, their mean is the estimate, and each heat map
+  // spells exactly the compression's text.
+  const terms = await page.getByTestId('compression-term').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.value)));
+  expect(terms).toHaveLength(6);
+  for (const t of terms) expect(t).toBeLessThanOrEqual(ceiling + 1e-9);
+  expect(terms.reduce((a, b) => a + b, 0) / terms.length).toBeCloseTo(mi, 9);
+  const first = page.getByTestId('compression').first();
+  const heatText = await first.getByTestId('heatmap').evaluate((el) => el.textContent);
+  expect(heatText).toBe(await first.evaluate((el) => el.textContent));
+  const tokenBits = await first.locator('[data-bits]').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.bits)));
+  expect(tokenBits.reduce((a, b) => a + b, 0)).toBeCloseTo(terms[0], 6);
+
+  // Reload: the run is listed as done and reopens with the same numbers.
+  await page.reload();
+  const item = page.getByTestId('run-item').first();
+  await expect(item).toHaveAttribute('data-status', 'done');
+  await item.getByTestId('run-reopen').click();
+  await expect(runState(page)).toHaveAttribute('data-state', 'done');
+  expect(await miBits(page)).toBe(mi);
+  await expect(page.getByTestId('heatmap')).toHaveCount(6);
+  expect(problems).toEqual([]);
+});
+
+test('cancel keeps the finished compressions, and resuming gives the numbers of an uninterrupted run', async ({ page }) => {
+  const problems = watchConsole(page);
+  await page.goto('/');
+  await loadEngine(page);
+  await addDocs(page, STORIES);
+  await page.getByTestId('question').fill('What did they find?');
+  await settings(page, { samples: 2, maxTokens: 160, seed: 11 });
+
+  // The reference: the same run, uninterrupted.
+  await page.getByTestId('run-start').click();
+  await expect(runState(page)).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+  const uninterrupted = await miBits(page);
+  const texts = await page.getByTestId('compression').allTextContents();
+
+  await cancelAfterFirstCompression(page);
+  await page.getByTestId('run-start').click();
+  await expect(runState(page)).toHaveAttribute('data-state', 'cancelled', { timeout: 60_000 });
+  const kept = await page.getByTestId('compression').count();
+  expect(kept).toBeGreaterThanOrEqual(1);
+  expect(kept).toBeLessThan(6);
+  await expect(page.getByTestId('mi-bits')).toHaveCount(0);
+  await expect(page.getByTestId('run-item').first()).toHaveAttribute('data-status', 'cancelled');
+
+  await page.getByTestId('run-resume').click();
+  await expect(runState(page)).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+  expect(await miBits(page)).toBe(uninterrupted);
+  expect(await page.getByTestId('compression').allTextContents()).toEqual(texts);
+  expect(problems).toEqual([]);
+});
+
+test('a reload mid-run leaves it interrupted with its compressions, and it can be resumed', async ({ page }) => {
+  await page.goto('/');
+  await loadEngine(page);
+  await addDocs(page, STORIES);
+  await page.getByTestId('question').fill('Where did it happen?');
+  await settings(page, { samples: 3, maxTokens: 200, seed: 5 });
+  await page.getByTestId('run-start').click();
+  await expect(page.getByTestId('compression-item').first()).toBeVisible({ timeout: 60_000 });
+  await page.reload();
+
+  const item = page.getByTestId('run-item').first();
+  await expect(item).toHaveAttribute('data-status', 'interrupted');
+  await item.getByTestId('run-reopen').click();
+  await expect(runState(page)).toHaveAttribute('data-state', 'interrupted');
+  const saved = await page.getByTestId('compression').count();
+  expect(saved).toBeGreaterThanOrEqual(1);
+  await expect(page.getByTestId('run-notice')).toContainText('Load reference:stories260K and resume');
+
+  // Resuming needs the model the run was made with.
+  await page.getByTestId('run-resume').click();
+  await expect(page.getByTestId('run-error')).toHaveAttribute('data-error-name', 'ModelMismatchError');
+  await loadEngine(page);
+  await page.getByTestId('run-resume').click();
+  await expect(runState(page)).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+  await expect(page.getByTestId('compression')).toHaveCount(9);
+  expect(Number.isFinite(await miBits(page))).toBe(true);
+  await expect(item).toHaveAttribute('data-status', 'done');
+});
+
+test('one passage and no other documents: compressions, and MI said to need a bank, not 0', async ({ page }) => {
+  await page.goto('/');
+  await loadEngine(page);
+  await addDocs(page, STORIES.slice(0, 1));
+  await page.getByTestId('question').fill('What colour was the kite?');
+  await page.getByTestId('run-start').click();
+  await expect(runState(page)).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  await expect(page.getByTestId('compression')).toHaveCount(1);
+  await expect(page.getByTestId('mi-bits')).toHaveCount(0);
+  await expect(page.getByTestId('mi-not-measured')).toContainText('at least two contexts');
+});
+
+test('one selected document is measured against other library documents, which are not sent', async ({ page }) => {
+  await page.goto('/');
+  await loadEngine(page);
+  await addDocs(page, STORIES.slice(1));
+  // Keep only the first of the two selected (the checkbox toggles; clicking a row never deselects).
+  const other = page.getByTestId('doc-item').filter({ hasText: STORIES[2][0] });
+  await other.getByTestId('doc-select').uncheck();
+  await expect(other).toHaveAttribute('data-selected', 'false');
+  await page.getByTestId('question').fill('What was lost?');
+  await page.getByTestId('run-start').click();
+  await expect(runState(page)).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  await expect(page.getByTestId('mi-ceiling-bits')).toHaveAttribute('data-value', '1');
+  await expect(page.getByTestId('run-notice')).toContainText('added as contrast');
+  await expect(page.locator('[data-testid="compression-item"][data-question-doc="false"]')).toHaveCount(1);
+});
+
+test('a token budget that leaves no room in the window is refused by name', async ({ page }) => {
+  await page.goto('/');
+  await loadEngine(page);
+  await addDocs(page, STORIES.slice(0, 2));
+  await settings(page, { maxTokens: 600 });
+  await page.getByTestId('run-start').click();
+  await expect(runState(page)).toHaveAttribute('data-state', 'failed');
+  await expect(page.getByTestId('run-error')).toHaveAttribute('data-error-name', 'ContextTooLongError');
+  // Nothing was lost and the engine still runs.
+  await settings(page, { maxTokens: 16 });
+  await page.getByTestId('run-start').click();
+  await expect(runState(page)).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+});
