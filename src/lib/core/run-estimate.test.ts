@@ -237,6 +237,25 @@ describe('runEstimate with a fake engine', () => {
     expect(engine.generateCalls).toHaveLength(0);
   });
 
+  it('generateOnly: compressions of a single context, no scoring and no estimate', async () => {
+    const engine = new FakeEngine();
+    const saved: GeneratedCompression[] = [];
+    const out = await runEstimate(engine, request({ contexts: ['only one'], generateOnly: true }), {
+      onCompression: (c) => {
+        saved.push(c);
+      },
+    });
+    expect(out.status).toBe('generated');
+    if (out.status !== 'generated') return;
+    expect(out.compressions).toHaveLength(request().samplesPerContext);
+    expect(saved).toEqual(out.compressions);
+    expect(out.contexts).toHaveLength(1);
+    expect(out.counters.scoring).toEqual({ prefillTokens: 0, decodeSteps: 0, forwardCalls: 0 });
+    await expect(runEstimate(engine, request({ contexts: [], generateOnly: true }))).rejects.toMatchObject({
+      name: 'NotEnoughContextsError',
+    });
+  });
+
   it('refuses a context that leaves no room for the compression in the window', async () => {
     const engine = new FakeEngine();
     const long = 'x'.repeat(60);

@@ -10,6 +10,7 @@ import {
 } from './documents';
 import {
   appendCompression,
+  completeRun,
   createRun,
   deleteRun,
   finishRun,
@@ -132,6 +133,22 @@ describe('runs', () => {
 
   it('refuses a compression for a missing run', async () => {
     await expect(appendCompression('nope', compression(0))).rejects.toMatchObject({ name: 'NotFoundError' });
+  });
+
+  it('completes a scored run: result and every term written together', async () => {
+    const run = await newRun();
+    for (let i = 0; i < 2; i++) await appendCompression(run.id, compression(i));
+    const meta = await completeRun(run.id, { kind: 'measured', miBits: 0.5 }, [
+      { index: 0, termNats: 0.25, pmiNats: [0.5, -0.25] },
+      { index: 1, termNats: -0.1, pmiNats: [-0.1] },
+    ]);
+    expect(meta).toMatchObject({ status: 'done', error: null, miResult: { miBits: 0.5 } });
+    const got = await getRun(run.id);
+    expect(got?.compressions.map((c) => [c.termNats, c.pmiNats])).toEqual([
+      [0.25, [0.5, -0.25]],
+      [-0.1, [-0.1]],
+    ]);
+    await expect(completeRun('nope', null, [])).rejects.toMatchObject({ name: 'NotFoundError' });
   });
 
   it('finishes with a result, lists newest first', async () => {
