@@ -143,3 +143,22 @@ test.describe('real model', () => {
     expect(maxDiff).toBeLessThan(1e-3);
   });
 });
+
+test('the engine list offers this GPU’s models; Load asks before downloading and a failure shows in engine-status', async ({ page, context }) => {
+  test.skip(!!HARNESS, 'the engine panel is part of the app only');
+  await context.route(MODEL_HOSTS, (route) => route.abort('internetdisconnected'));
+  await open(page);
+  const select = page.getByTestId('engine-select');
+  const id = 'Qwen2.5-0.5B-Instruct-q4f32_1-MLC';
+  await expect(select.locator(`option[value="${id}"]`)).toHaveCount(1);
+  // A software adapter starts on the reference engine when it is served.
+  if (existsSync(fixtureDir)) await expect(select).toHaveValue('reference:stories260K');
+  await select.selectOption(id);
+  await page.getByTestId('engine-load').click();
+  await expect(page.getByTestId('webllm-confirm')).toContainText(id);
+  await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'idle');
+  await page.getByTestId('engine-load-confirm').click();
+  const status = page.getByTestId('engine-status');
+  await expect(status).toHaveAttribute('data-state', 'error', { timeout: 45_000 });
+  await expect(status).toContainText('ModelDownloadError');
+});

@@ -21,6 +21,8 @@ export interface EngineOption {
   downloadBytes: number | null;
   downloadIsEstimate?: boolean;
   vramMB?: number | null;
+  /** The first choice offered to a visitor on this device. */
+  recommended?: boolean;
 }
 
 export const STORIES_OPTION: EngineOption = {
@@ -56,9 +58,19 @@ export class EngineStore {
     this.setOptions([...found, ...this.options.filter((o) => o.kind !== 'reference')]);
   }
 
+  /** True once the person picked an option themselves; until then the recommended one is shown. */
+  userChose = false;
+
   setOptions(options: EngineOption[]): void {
     this.options = options;
-    if (!options.some((o) => o.value === this.selected)) this.selected = options[0]?.value ?? '';
+    const kept = this.userChose && options.some((o) => o.value === this.selected);
+    if (!kept) this.selected = (options.find((o) => o.recommended) ?? options[0])?.value ?? '';
+  }
+
+  /** The person picked an engine in the list. */
+  choose(value: string): void {
+    this.selected = value;
+    this.userChose = true;
   }
 
   get selectedOption(): EngineOption | undefined {
