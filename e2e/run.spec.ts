@@ -203,3 +203,15 @@ test('a token budget that leaves no room in the window is refused by name', asyn
   await page.getByTestId('run-start').click();
   await expect(runState(page)).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
 });
+
+test('a selection too large to score every passage against every other is refused by name', async ({ page }) => {
+  await page.goto('/');
+  await loadEngine(page);
+  const long = Array.from({ length: 3000 }, (_, i) => `On day ${i} the cat sat on the warm mat and looked at the birds.`).join('\n\n');
+  await page.getByTestId('doc-file').setInputFiles({ name: 'diary.txt', mimeType: 'text/plain', buffer: Buffer.from(long) });
+  await page.getByTestId('doc-item').filter({ hasText: 'diary' }).click();
+  await page.getByTestId('run-start').click();
+  await expect(runState(page)).toHaveAttribute('data-state', 'failed');
+  await expect(page.getByTestId('run-error')).toHaveAttribute('data-error-name', 'BankTooLargeError');
+  await expect(page.getByTestId('run-error')).toContainText('Select fewer or shorter documents');
+});

@@ -18,6 +18,7 @@ export type PrecisErrorName =
   | 'ModelDownloadError'
   | 'StorageQuotaError'
   | 'NotEnoughContextsError'
+  | 'BankTooLargeError'
   | 'InvalidArgumentError';
 
 export class PrecisError extends Error {

@@ -13,7 +13,7 @@
  * - Nothing here throws at the view: failures land in `error` with their name.
  */
 import type { TokenEvent } from '../core/engine';
-import { errorMessage, errorName } from '../core/errors';
+import { PrecisError, errorMessage, errorName } from '../core/errors';
 import { NotEnoughContextsError } from '../core/estimator';
 import { sampleSeed } from '../core/rng';
 import type {
@@ -88,6 +88,12 @@ export interface LiveCompression {
   text: string;
   tokens: number;
 }
+
+/**
+ * Every compression is scored under every passage, so scoring grows with the square of the bank:
+ * 64 passages are 4,096 scorings of each sample. Larger selections are refused with advice.
+ */
+export const MAX_BANK_PASSAGES = 64;
 
 /** At most this many other documents are added as contrast contexts when the bank is too small. */
 const MAX_EXTRA_BANK_DOCS = 7;
@@ -168,15 +174,27 @@ export class RunStore {
     this.questionDocIds = new Set(questionIds);
     let runId: string | null = null;
     try {
+      // A cheap early refusal for a huge selection, before the worker counts every token.
+      const roughPassages = selected.reduce((sum, d) => sum + d.tokenEstimate, 0) / info.contextWindowTokens;
+      if (roughPassages > 2 * MAX_BANK_PASSAGES) throw tooLarge(Math.round(roughPassages), true);
       const texts = await Promise.all(questionIds.map((id) => getDocumentText(id)));
       this.rawTexts = texts;
       const request = { question, maxTokens: settings.maxTokens, sentenceBudget: settings.sentenceBudget };
-      const chunked = await compressor().chunk(texts, request);
+      const chunked = await compressor()
+        .chunk(texts, request)
+        .catch((err: unknown) => {
+          if (errorName(err) !== 'ContextTooLongError') throw err;
+          throw new PrecisError(
+            'ContextTooLongError',
+            `${errorMessage(err)} Here the token budget (${settings.maxTokens}) leaves no room for any text: lower it under Compression settings.`,
+          );
+        });
       this.budgetTokens = chunked.budgetTokens;
       let bank: BankEntry[] = chunked.chunks.flatMap((list, d) =>
         list.map((c) => ({ docId: questionIds[d], chunkIndex: c.index, text: c.text })),
       );
       if (bank.length === 0) throw new Error('The selected documents have no text to compress.');
+      if (bank.length > MAX_BANK_PASSAGES) throw tooLarge(bank.length, false);
       if (bank.length < 2 && this.autoBank) {
         const others = library.documents.filter((d) => !this.questionDocIds.has(d.id)).slice(0, MAX_EXTRA_BANK_DOCS);
         if (others.length > 0) {
@@ -489,6 +507,15 @@ export class RunStore {
       }
     }
   }
+}
+
+function tooLarge(passages: number, estimated: boolean): PrecisError {
+  return new PrecisError(
+    'BankTooLargeError',
+    `The selected documents make ${estimated ? 'about ' : ''}${passages.toLocaleString()} passages for this model's window, and ` +
+      `every compression is scored under every passage, so one run takes at most ${MAX_BANK_PASSAGES}. ` +
+      'Select fewer or shorter documents (or paste the part that matters as a new document).',
+  );
 }
 
 function heat(tokenTexts: string[], pmiNats: number[]): { text: string; bits: number }[] {
