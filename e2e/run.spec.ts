@@ -100,6 +100,13 @@ test('a run compresses each passage, measures MI against log2 N, and shows per-t
   await expect(runState(page)).toHaveAttribute('data-state', 'done');
   expect(await miBits(page)).toBe(mi);
   await expect(page.getByTestId('heatmap')).toHaveCount(6);
+
+  // Deleting the run removes it from the list and from the screen.
+  await item.getByTestId('run-delete').click();
+  await item.getByTestId('run-delete-confirm').click();
+  await expect(page.getByTestId('run-item')).toHaveCount(0);
+  await expect(runState(page)).toHaveCount(0);
+  await expect(page.getByTestId('compression')).toHaveCount(0);
   expect(problems).toEqual([]);
 });
 

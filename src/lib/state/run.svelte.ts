@@ -302,6 +302,14 @@ export class RunStore {
     }
   }
 
+  /** The shown run was deleted: clear the view (settings and question stay). */
+  forget(): void {
+    if (this.busy) return;
+    this.reset();
+    this.state = 'idle';
+    this.notice = null;
+  }
+
   /** Save a predictor exchange with the run it answered. */
   async recordExchange(exchange: Exchange): Promise<void> {
     this.exchanges = [...this.exchanges, exchange];
