@@ -10,8 +10,10 @@
  *
  * The parser is strict: the header must be plausible and the file size must be exactly what the
  * header predicts, so a truncated download or a foreign file fails here with a precise message
- * instead of producing garbage logits later. Weights are converted once to Float64Array so the
- * forward pass runs in float64 (log-probs then agree with an independent float64 reference).
+ * instead of producing garbage logits later. Weights stay float32 (copied once into their own
+ * Float32Arrays, exactly the file's values) while the forward pass computes in float64: each
+ * weight widens exactly on load, so the results equal a pass over float64 copies of the weights
+ * (log-probs then agree with an independent float64 reference) at half the memory traffic.
  */
 import { CheckpointFormatError } from '../../../src/lib/core/errors';
 
@@ -29,21 +31,24 @@ export interface LlamaConfig {
   sharedClassifier: boolean;
 }
 
-/** All matrices are row-major [rows][cols]; per-layer arrays are concatenated over layers. */
+/**
+ * All matrices are row-major [rows][cols]; per-layer arrays are concatenated over layers. The
+ * values are the checkpoint's float32 values exactly.
+ */
 export interface LlamaWeights {
-  tokenEmbedding: Float64Array;
-  rmsAtt: Float64Array;
-  wq: Float64Array;
-  wk: Float64Array;
-  wv: Float64Array;
-  wo: Float64Array;
-  rmsFfn: Float64Array;
-  w1: Float64Array;
-  w2: Float64Array;
-  w3: Float64Array;
-  rmsFinal: Float64Array;
+  tokenEmbedding: Float32Array;
+  rmsAtt: Float32Array;
+  wq: Float32Array;
+  wk: Float32Array;
+  wv: Float32Array;
+  wo: Float32Array;
+  rmsFfn: Float32Array;
+  w1: Float32Array;
+  w2: Float32Array;
+  w3: Float32Array;
+  rmsFinal: Float32Array;
   /** Same array as tokenEmbedding when the classifier is shared. */
-  wcls: Float64Array;
+  wcls: Float32Array;
 }
 
 export interface Checkpoint {
@@ -110,8 +115,8 @@ export function parseCheckpoint(bytes: ArrayBuffer): Checkpoint {
   const { dim, hiddenDim, nLayers, vocabSize, seqLen, headSize, kvDim } = config;
   const floats = readFloats(bytes);
   let offset = 0;
-  const take = (count: number, what: string): Float64Array => {
-    const out = new Float64Array(count);
+  const take = (count: number, what: string): Float32Array => {
+    const out = new Float32Array(count);
     for (let i = 0; i < count; i++) {
       const v = floats(offset + i);
       if (!Number.isFinite(v)) {

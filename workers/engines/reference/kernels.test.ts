@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expNonPositive, matmul, matvec } from './kernels';
+import { attendRow, expNonPositive, matmul, matvec } from './kernels';
 
 describe('expNonPositive', () => {
   it('agrees with Math.exp to a few ulps on x <= 0 and underflows to 0', () => {
@@ -19,8 +19,8 @@ describe('expNonPositive', () => {
 
 describe('matmul', () => {
   it('equals a row-by-row matvec exactly for any token count and row count', () => {
-    for (const [T, n, d] of [[1, 3, 5], [4, 8, 7], [7, 5, 9], [9, 16, 2]]) {
-      const w = Float64Array.from({ length: n * d }, (_, i) => Math.sin(i + 1));
+    for (const [T, n, d] of [[1, 3, 5], [4, 8, 7], [7, 5, 9], [9, 16, 2], [5, 6, 13], [1, 4, 28]]) {
+      const w = Float32Array.from({ length: n * d }, (_, i) => Math.sin(i + 1));
       const x = Float64Array.from({ length: T * n }, (_, i) => Math.cos(i * 0.7));
       const a = new Float64Array(T * d);
       const b = new Float64Array(T * d);
@@ -34,6 +34,39 @@ describe('matmul', () => {
           expect(a[t * d + i]).toBeCloseTo(s, 12);
         }
       }
+    }
+  });
+});
+
+describe('attendRow', () => {
+  it('gives the same bits when query heads share key/value heads in pairs as with a copy per head', () => {
+    for (const headSize of [8, 16]) {
+      const nHeads = 4;
+      const kvMul = 2;
+      const nKv = nHeads / kvMul;
+      const kvDim = nKv * headSize;
+      const span = 11;
+      const q = Float64Array.from({ length: nHeads * headSize }, (_, i) => Math.sin(i * 1.7));
+      const kc = Float64Array.from({ length: span * kvDim }, (_, i) => Math.cos(i * 0.3));
+      const vc = Float64Array.from({ length: span * kvDim }, (_, i) => Math.sin(i * 0.9 + 1));
+      // Each key/value head copied once per query head, so kvMul is 1 and heads go one at a time.
+      const fullDim = nHeads * headSize;
+      const kcFull = new Float64Array(span * fullDim);
+      const vcFull = new Float64Array(span * fullDim);
+      for (let s = 0; s < span; s++) {
+        for (let h = 0; h < nHeads; h++) {
+          const from = s * kvDim + Math.floor(h / kvMul) * headSize;
+          kcFull.set(kc.subarray(from, from + headSize), s * fullDim + h * headSize);
+          vcFull.set(vc.subarray(from, from + headSize), s * fullDim + h * headSize);
+        }
+      }
+      const att = new Float64Array(2 * span);
+      const paired = new Float64Array(fullDim);
+      const single = new Float64Array(fullDim);
+      attendRow(paired, 0, q, 0, kc, vc, 0, kvDim, span - 1, nHeads, kvMul, headSize, att);
+      attendRow(single, 0, q, 0, kcFull, vcFull, 0, fullDim, span - 1, nHeads, 1, headSize, att);
+      expect(Array.from(paired)).toEqual(Array.from(single));
+      expect(paired.every(Number.isFinite)).toBe(true);
     }
   });
 });

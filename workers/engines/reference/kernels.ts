@@ -14,7 +14,7 @@ export function matmul(
   outOff: number,
   x: Float64Array,
   xOff: number,
-  w: Float64Array,
+  w: Float32Array,
   wOff: number,
   T: number,
   n: number,
@@ -89,18 +89,59 @@ export function matmul(
   for (; t < T; t++) matvec(out, outOff + t * d, x, xOff + t * n, w, wOff, n, d);
 }
 
-/** out[i] = sum_j w[i][j] * x[j], four rows per pass over x. */
+/**
+ * out[i] = sum_j w[i][j] * x[j]: eight rows per pass over x (each x[j] load feeds eight
+ * multiply-adds, eight independent sums), then four, then one. Each sum runs left to right.
+ */
 export function matvec(
   out: Float64Array,
   outOff: number,
   x: Float64Array,
   xOff: number,
-  w: Float64Array,
+  w: Float32Array,
   wOff: number,
   n: number,
   d: number,
 ): void {
   let i = 0;
+  for (; i + 8 <= d; i += 8) {
+    const r0 = wOff + i * n;
+    const r1 = r0 + n;
+    const r2 = r1 + n;
+    const r3 = r2 + n;
+    const r4 = r3 + n;
+    const r5 = r4 + n;
+    const r6 = r5 + n;
+    const r7 = r6 + n;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let s4 = 0;
+    let s5 = 0;
+    let s6 = 0;
+    let s7 = 0;
+    for (let j = 0; j < n; j++) {
+      const xj = x[xOff + j];
+      s0 += w[r0 + j] * xj;
+      s1 += w[r1 + j] * xj;
+      s2 += w[r2 + j] * xj;
+      s3 += w[r3 + j] * xj;
+      s4 += w[r4 + j] * xj;
+      s5 += w[r5 + j] * xj;
+      s6 += w[r6 + j] * xj;
+      s7 += w[r7 + j] * xj;
+    }
+    const o = outOff + i;
+    out[o] = s0;
+    out[o + 1] = s1;
+    out[o + 2] = s2;
+    out[o + 3] = s3;
+    out[o + 4] = s4;
+    out[o + 5] = s5;
+    out[o + 6] = s6;
+    out[o + 7] = s7;
+  }
   for (; i + 4 <= d; i += 4) {
     const r0 = wOff + i * n;
     const r1 = r0 + n;
@@ -134,7 +175,7 @@ export function matvec(
 export function rmsnormRows(
   out: Float64Array,
   x: Float64Array,
-  w: Float64Array,
+  w: Float32Array,
   wOff: number,
   T: number,
   n: number,
@@ -182,41 +223,43 @@ export function rope(
 }
 
 const POW2 = new Float64Array(1076).map((_, i) => Math.pow(2, i - 1075));
-const LOG2E = 1.4426950408889634;
-const LN2_HI = 0.6931471803691238; // ln 2 split in two so k * LN2_HI is exact for |k| < 2^20
-const LN2_LO = 1.9082149292705877e-10;
+const EXP_STEPS = 32; // table of 2^(i/32)
+const POW2_FRAC = new Float64Array(EXP_STEPS).map((_, i) => Math.pow(2, i / EXP_STEPS));
+const STEPS_LOG2E = EXP_STEPS * 1.4426950408889634;
+// ln2/32 split in two so kd * STEP_HI is exact for |kd| < 2^20 (ln 2 with its low bits cleared, over 32).
+const STEP_HI = 0.6931471803691238 / EXP_STEPS;
+const STEP_LO = 1.9082149292705877e-10 / EXP_STEPS;
+/** Adding then subtracting 1.5 * 2^52 rounds a double of magnitude < 2^51 to an integer. */
+const ROUND_MAGIC = 6755399441055744;
 
 /**
  * e^x for x <= 0 (softmax terms after subtracting the max), to within ~5e-16 relative of
- * Math.exp and about twice as fast: x = k ln2 + r with |r| <= ln2/2, e^r by its Taylor series to
- * r^13 (truncation < 2e-16 relative) evaluated in a short-dependency (Estrin) order, times 2^k
- * from a table. Below -745 the true value is below the smallest double, so 0.
+ * Math.exp and faster: x = (k/32) ln2 + r with |r| <= ln2/64, e^r by its Taylor series to r^6
+ * (truncation < 1e-17 relative), times 2^((k mod 32)/32) and 2^floor(k/32) from tables. k is
+ * rounded with the 1.5 * 2^52 trick (Math.round costs more here). Below -745 the true value is
+ * below the smallest double, so 0.
  */
 export function expNonPositive(x: number): number {
   if (x < -745) return 0;
-  const k = Math.round(x * LOG2E);
-  const r = x - k * LN2_HI - k * LN2_LO;
+  const kd = x * STEPS_LOG2E + ROUND_MAGIC - ROUND_MAGIC;
+  const k = kd | 0;
+  const r = x - kd * STEP_HI - kd * STEP_LO;
   const r2 = r * r;
-  const r4 = r2 * r2;
-  const p =
-    1 +
-    r +
-    r2 * (0.5 + r * (1 / 6)) +
-    r4 *
-      (1 / 24 +
-        r * (1 / 120) +
-        r2 * (1 / 720 + r * (1 / 5040)) +
-        r4 * (1 / 40320 + r * (1 / 362880) + r2 * (1 / 3628800 + r * (1 / 39916800)) + r4 * (1 / 479001600 + r * (1 / 6227020800))));
-  return p * POW2[k + 1075];
+  const p = 1 + r + r2 * (0.5 + r * (1 / 6)) + r2 * r2 * (1 / 24 + r * (1 / 120) + r2 * (1 / 720));
+  return p * POW2_FRAC[k & (EXP_STEPS - 1)] * POW2[(k >> 5) + 1075];
 }
 
 /**
  * Causal multi-head attention of one query row (all heads) over cached positions 0..last, with
  * grouped-query heads: query head h reads key/value head floor(h / kvMul). Writes the
  * concatenated head outputs to out[outOff..outOff+nHeads*headSize). `att` is scratch of at
- * least last+1. Head sizes that are multiples of 8 (all common Llama shapes) run in lanes of 8
- * held in locals: the query lane stays in registers across positions and the output lane
- * accumulates in registers, which halves the memory traffic of the inner loops.
+ * least 2*(last+1). Head sizes that are multiples of 8 (all common Llama shapes) run in lanes of
+ * 8 held in locals: the query lane stays in registers across positions and the output lane
+ * accumulates in registers, which halves the memory traffic of the inner loops. When query heads
+ * share key/value heads in pairs (kvMul even), both heads of a pair go through one pass over the
+ * keys and one over the values, so each cached key and value is loaded once for two heads. Every
+ * score, softmax term and output is computed with the same operations in the same order on
+ * every path.
  */
 export function attendRow(
   out: Float64Array,
@@ -236,27 +279,153 @@ export function attendRow(
   const scale = 1 / Math.sqrt(headSize);
   const span = last + 1;
   const lanes8 = headSize % 8 === 0;
+  if (lanes8 && kvMul % 2 === 0) {
+    for (let h = 0; h < nHeads; h += 2) {
+      const qh = qOff + h * headSize;
+      const kvOff = layerOff + ((h / kvMul) | 0) * headSize;
+      scoresLanes8Pair(att, q, qh, qh + headSize, kc, kvOff, kvDim, span, headSize, scale);
+      const invA = softmaxTerms(att, 0, span);
+      const invB = softmaxTerms(att, span, span);
+      valuesLanes4Pair(out, outOff + h * headSize, att, span, invA, invB, vc, kvOff, kvDim, headSize);
+    }
+    return;
+  }
   for (let h = 0; h < nHeads; h++) {
     const qh = qOff + h * headSize;
     const kvOff = layerOff + ((h / kvMul) | 0) * headSize;
     if (lanes8) scoresLanes8(att, q, qh, kc, kvOff, kvDim, span, headSize);
     else scoresPairs(att, q, qh, kc, kvOff, kvDim, span, headSize);
-    let max = -Infinity;
-    for (let s = 0; s < span; s++) {
-      const v = att[s] * scale;
-      att[s] = v;
-      if (v > max) max = v;
-    }
-    let sum = 0;
-    for (let s = 0; s < span; s++) {
-      const e = expNonPositive(att[s] - max);
-      att[s] = e;
-      sum += e;
-    }
-    const inv = 1 / sum;
+    for (let s = 0; s < span; s++) att[s] *= scale;
+    const inv = softmaxTerms(att, 0, span);
     const o = outOff + h * headSize;
     if (lanes8) valuesLanes8(out, o, att, inv, vc, kvOff, kvDim, span, headSize);
     else valuesPairs(out, o, att, inv, vc, kvOff, kvDim, span, headSize);
+  }
+}
+
+/** Scaled scores att[from..from+span) become e^(score - max); returns 1 / their sum. */
+function softmaxTerms(att: Float64Array, from: number, span: number): number {
+  const end = from + span;
+  let max = -Infinity;
+  for (let s = from; s < end; s++) if (att[s] > max) max = att[s];
+  let sum = 0;
+  for (let s = from; s < end; s++) {
+    const e = expNonPositive(att[s] - max);
+    att[s] = e;
+    sum += e;
+  }
+  return 1 / sum;
+}
+
+/**
+ * Scaled scores of two query heads (at qa and qb) against the same keys, eight lanes at a time:
+ * att[s] = scale * (q_a . k_s) and att[span + s] = scale * (q_b . k_s).
+ */
+function scoresLanes8Pair(
+  att: Float64Array,
+  q: Float64Array,
+  qa: number,
+  qb: number,
+  kc: Float64Array,
+  kvOff: number,
+  kvDim: number,
+  span: number,
+  headSize: number,
+  scale: number,
+): void {
+  for (let c = 0; c < headSize; c += 8) {
+    const first = c === 0;
+    const final = c + 8 === headSize;
+    const a0 = q[qa + c];
+    const a1 = q[qa + c + 1];
+    const a2 = q[qa + c + 2];
+    const a3 = q[qa + c + 3];
+    const a4 = q[qa + c + 4];
+    const a5 = q[qa + c + 5];
+    const a6 = q[qa + c + 6];
+    const a7 = q[qa + c + 7];
+    const b0 = q[qb + c];
+    const b1 = q[qb + c + 1];
+    const b2 = q[qb + c + 2];
+    const b3 = q[qb + c + 3];
+    const b4 = q[qb + c + 4];
+    const b5 = q[qb + c + 5];
+    const b6 = q[qb + c + 6];
+    const b7 = q[qb + c + 7];
+    for (let s = 0, k = kvOff + c; s < span; s++, k += kvDim) {
+      const k0 = kc[k];
+      const k1 = kc[k + 1];
+      const k2 = kc[k + 2];
+      const k3 = kc[k + 3];
+      const k4 = kc[k + 4];
+      const k5 = kc[k + 5];
+      const k6 = kc[k + 6];
+      const k7 = kc[k + 7];
+      const da = a0 * k0 + a1 * k1 + a2 * k2 + a3 * k3 + (a4 * k4 + a5 * k5 + a6 * k6 + a7 * k7);
+      const db = b0 * k0 + b1 * k1 + b2 * k2 + b3 * k3 + (b4 * k4 + b5 * k5 + b6 * k6 + b7 * k7);
+      let sa = first ? da : att[s] + da;
+      let sb = first ? db : att[span + s] + db;
+      if (final) {
+        sa *= scale;
+        sb *= scale;
+      }
+      att[s] = sa;
+      att[span + s] = sb;
+    }
+  }
+}
+
+/**
+ * Outputs of two query heads sharing values: out[o..o+headSize) = sum_s att[s] * invA * v_s and
+ * out[o+headSize..o+2*headSize) = sum_s att[span+s] * invB * v_s, four lanes of both heads at a
+ * time (eight sums in registers).
+ */
+function valuesLanes4Pair(
+  out: Float64Array,
+  o: number,
+  att: Float64Array,
+  span: number,
+  invA: number,
+  invB: number,
+  vc: Float64Array,
+  kvOff: number,
+  kvDim: number,
+  headSize: number,
+): void {
+  for (let c = 0; c < headSize; c += 4) {
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    let b0 = 0;
+    let b1 = 0;
+    let b2 = 0;
+    let b3 = 0;
+    for (let s = 0, v = kvOff + c; s < span; s++, v += kvDim) {
+      const v0 = vc[v];
+      const v1 = vc[v + 1];
+      const v2 = vc[v + 2];
+      const v3 = vc[v + 3];
+      const pa = att[s];
+      const pb = att[span + s];
+      a0 += pa * v0;
+      a1 += pa * v1;
+      a2 += pa * v2;
+      a3 += pa * v3;
+      b0 += pb * v0;
+      b1 += pb * v1;
+      b2 += pb * v2;
+      b3 += pb * v3;
+    }
+    out[o + c] = a0 * invA;
+    out[o + c + 1] = a1 * invA;
+    out[o + c + 2] = a2 * invA;
+    out[o + c + 3] = a3 * invA;
+    const ob = o + headSize + c;
+    out[ob] = b0 * invB;
+    out[ob + 1] = b1 * invB;
+    out[ob + 2] = b2 * invB;
+    out[ob + 3] = b3 * invB;
   }
 }
 

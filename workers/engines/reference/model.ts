@@ -63,7 +63,7 @@ export class LlamaModel {
     this.q = new Float64Array(B * c.dim);
     this.hb = new Float64Array(B * c.hiddenDim);
     this.hb2 = new Float64Array(B * c.hiddenDim);
-    this.att = new Float64Array(c.seqLen);
+    this.att = new Float64Array(2 * c.seqLen);
     this.lastLogits = new Float64Array(c.vocabSize);
   }
 
