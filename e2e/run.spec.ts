@@ -201,14 +201,22 @@ test('a token budget that leaves no room in the window is refused by name', asyn
   await page.goto('/');
   await loadEngine(page);
   await addDocs(page, STORIES.slice(0, 2));
-  await settings(page, { maxTokens: 600 });
+  await settings(page, { maxTokens: 505 });
   await page.getByTestId('run-start').click();
   await expect(runState(page)).toHaveAttribute('data-state', 'failed');
   await expect(page.getByTestId('run-error')).toHaveAttribute('data-error-name', 'ContextTooLongError');
+  // A budget beyond the window is not a number the run accepts at all.
+  await settings(page, { maxTokens: 600 });
+  await page.getByTestId('run-start').click();
+  await expect(page.getByTestId('run-error')).toHaveAttribute('data-error-name', 'InvalidArgumentError');
+  await expect(page.getByTestId('run-error')).toContainText('from 1 to 512');
   // Nothing was lost and the engine still runs.
   await settings(page, { maxTokens: 16 });
   await page.getByTestId('run-start').click();
   await expect(runState(page)).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  // The question and settings of the next run survive a reload.
+  await page.reload();
+  await expect(page.getByTestId('run-max-tokens')).toHaveValue('16');
 });
 
 test('a selection too large to score every passage against every other is refused by name', async ({ page }) => {

@@ -100,6 +100,19 @@ const MAX_EXTRA_BANK_DOCS = 7;
 /** The live compression text is pushed to the view at most this often (ms). */
 const LIVE_INTERVAL_MS = 50;
 
+/** The next run's question and settings survive a reload (this browser only). */
+const DRAFT_KEY = 'precis.run-draft';
+
+interface RunDraft {
+  question: string;
+  samplesPerContext: number;
+  maxTokens: number;
+  temperature: number;
+  seed: number;
+  sentenceBudget: number;
+  autoBank: boolean;
+}
+
 export class RunStore {
   // Settings of the next run.
   question = $state('');
@@ -136,6 +149,49 @@ export class RunStore {
     !this.busy && this.runId !== null && (this.state === 'interrupted' || this.state === 'cancelled' || this.state === 'failed'),
   );
 
+  constructor() {
+    this.restoreDraft();
+  }
+
+  /** The draft (question and settings) as a plain object; read it in an effect to save changes. */
+  get draft(): RunDraft {
+    return {
+      question: this.question,
+      samplesPerContext: this.samplesPerContext,
+      maxTokens: this.maxTokens,
+      temperature: this.temperature,
+      seed: this.seed,
+      sentenceBudget: this.sentenceBudget,
+      autoBank: this.autoBank,
+    };
+  }
+
+  saveDraft(draft: RunDraft = this.draft): void {
+    try {
+      localStorage.setItem(DRAFT_KEY, JSON.stringify(draft));
+    } catch {
+      // Storage refused (private mode, quota): the draft simply is not kept.
+    }
+  }
+
+  private restoreDraft(): void {
+    try {
+      const raw = typeof localStorage === 'undefined' ? null : localStorage.getItem(DRAFT_KEY);
+      if (!raw) return;
+      const d = JSON.parse(raw) as Partial<RunDraft>;
+      const num = (v: unknown, ok: (n: number) => boolean) => typeof v === 'number' && Number.isFinite(v) && ok(v);
+      if (typeof d.question === 'string') this.question = d.question;
+      if (num(d.samplesPerContext, (n) => Number.isInteger(n) && n >= 1 && n <= 8)) this.samplesPerContext = d.samplesPerContext!;
+      if (num(d.maxTokens, (n) => Number.isInteger(n) && n >= 1)) this.maxTokens = d.maxTokens!;
+      if (num(d.temperature, (n) => n >= 0 && n <= 2)) this.temperature = d.temperature!;
+      if (num(d.seed, (n) => Number.isInteger(n) && n >= 0)) this.seed = d.seed!;
+      if (num(d.sentenceBudget, (n) => Number.isInteger(n) && n >= 0)) this.sentenceBudget = d.sentenceBudget!;
+      if (typeof d.autoBank === 'boolean') this.autoBank = d.autoBank;
+    } catch {
+      // A damaged draft is ignored; the defaults stand.
+    }
+  }
+
   private titles = new Map<string, string>();
   private questionDocIds = new Set<string>();
   private liveTimer: ReturnType<typeof setTimeout> | null = null;
@@ -154,6 +210,11 @@ export class RunStore {
     const selected = library.selectedDocuments;
     if (selected.length === 0) {
       this.fail({ name: 'NoDocumentsError', message: 'Select at least one document in the library to compress.' });
+      return;
+    }
+    const invalid = settingsProblem(this.draft, info.contextWindowTokens);
+    if (invalid) {
+      this.fail({ name: 'InvalidArgumentError', message: invalid });
       return;
     }
     const question = this.question.trim();
@@ -515,6 +576,17 @@ export class RunStore {
       }
     }
   }
+}
+
+/** What is wrong with the settings, in words, or null. */
+function settingsProblem(d: RunDraft, window: number): string | null {
+  const whole = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+  if (!whole(d.samplesPerContext, 1, 8)) return 'Samples per passage must be a whole number from 1 to 8.';
+  if (!whole(d.maxTokens, 1, window)) return `The token budget must be a whole number from 1 to ${window} (the model's window).`;
+  if (!(typeof d.temperature === 'number' && d.temperature >= 0 && d.temperature <= 2)) return 'Temperature must be between 0 and 2.';
+  if (!whole(d.seed, 0, 2 ** 32 - 1)) return 'The seed must be a whole number from 0 to 4294967295.';
+  if (!whole(d.sentenceBudget, 0, 50)) return 'The sentence budget must be a whole number from 0 (no budget) to 50.';
+  return null;
 }
 
 function tooLarge(passages: number, estimated: boolean): PrecisError {
