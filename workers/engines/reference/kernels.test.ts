@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attendRow, expNonPositive, matmul, matvec } from './kernels';
+import { attendRow, expNonPositive, matmul, matvec, packRows8, packedIndex } from './kernels';
 
 describe('expNonPositive', () => {
   it('agrees with Math.exp to a few ulps on x <= 0 and underflows to 0', () => {
@@ -17,21 +17,35 @@ describe('expNonPositive', () => {
   });
 });
 
-describe('matmul', () => {
-  it('equals a row-by-row matvec exactly for any token count and row count', () => {
-    for (const [T, n, d] of [[1, 3, 5], [4, 8, 7], [7, 5, 9], [9, 16, 2], [5, 6, 13], [1, 4, 28]]) {
-      const w = Float32Array.from({ length: n * d }, (_, i) => Math.sin(i + 1));
+describe('packed matmul and matvec', () => {
+  it('packedIndex is a permutation of the matrix for any row count', () => {
+    for (const [n, d] of [[3, 5], [8, 7], [5, 16], [6, 13], [64, 172]]) {
+      const seen = new Set<number>();
+      for (let i = 0; i < d; i++) for (let j = 0; j < n; j++) seen.add(packedIndex(i, j, n, d));
+      expect(seen.size).toBe(n * d);
+      expect(Math.min(...seen)).toBe(0);
+      expect(Math.max(...seen)).toBe(n * d - 1);
+    }
+  });
+
+  it('equal the plain left-to-right row sums bit for bit, batched or one token at a time', () => {
+    for (const [T, n, d] of [[1, 3, 5], [4, 8, 7], [7, 5, 9], [9, 16, 2], [5, 6, 13], [1, 4, 28], [6, 64, 172]]) {
+      const layers = 2;
+      const rowMajor = Float32Array.from({ length: layers * n * d }, (_, i) => Math.sin(i + 1));
+      const w = packRows8(rowMajor, 0, layers, d, n);
       const x = Float64Array.from({ length: T * n }, (_, i) => Math.cos(i * 0.7));
-      const a = new Float64Array(T * d);
-      const b = new Float64Array(T * d);
-      matmul(a, 0, x, 0, w, 0, T, n, d);
-      for (let t = 0; t < T; t++) matvec(b, t * d, x, t * n, w, 0, n, d);
-      expect(Array.from(a)).toEqual(Array.from(b));
-      for (let t = 0; t < T; t++) {
-        for (let i = 0; i < d; i++) {
-          let s = 0;
-          for (let j = 0; j < n; j++) s += w[i * n + j] * x[t * n + j];
-          expect(a[t * d + i]).toBeCloseTo(s, 12);
+      for (let l = 0; l < layers; l++) {
+        const a = new Float64Array(T * d);
+        const b = new Float64Array(T * d);
+        matmul(a, 0, x, 0, w, l * n * d, T, n, d);
+        for (let t = 0; t < T; t++) matvec(b, t * d, x, t * n, w, l * n * d, n, d);
+        expect(Array.from(a)).toEqual(Array.from(b));
+        for (let t = 0; t < T; t++) {
+          for (let i = 0; i < d; i++) {
+            let s = 0;
+            for (let j = 0; j < n; j++) s += rowMajor[l * n * d + i * n + j] * x[t * n + j];
+            expect(a[t * d + i]).toBe(s);
+          }
         }
       }
     }

@@ -5,9 +5,36 @@
  */
 
 /**
- * out[t][i] = sum_j w[i][j] * x[t][j] for T rows of x (n columns) and d rows of w.
- * Tiles of 4 tokens x 2 weight rows: per input column, 6 loads feed 8 multiply-adds (prefill
- * speed). Leftover tokens go through matvec, leftover rows through a 4 x 1 tile.
+ * Weight matrices are stored "packed": each group of eight consecutive rows is interleaved
+ * column by column (element (r, j) of the group at 8*j + r), so the matvec walks one index
+ * through eight rows at once; the last d % 8 rows follow row-major. The values are the same
+ * float32 values, only their order changes. `packedIndex` gives the position of (i, j).
+ */
+export function packedIndex(i: number, j: number, n: number, d: number): number {
+  const full = d - (d % 8);
+  if (i < full) return (i - (i % 8)) * n + 8 * j + (i % 8);
+  return full * n + (i - full) * n + j;
+}
+
+/** Pack `count` row-major [d][n] matrices laid end to end (src from srcOff) into dst. */
+export function packRows8(src: Float32Array, srcOff: number, count: number, d: number, n: number): Float32Array {
+  const dst = new Float32Array(count * d * n);
+  for (let m = 0; m < count; m++) {
+    const s = srcOff + m * d * n;
+    const o = m * d * n;
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j < n; j++) dst[o + packedIndex(i, j, n, d)] = src[s + i * n + j];
+    }
+  }
+  return dst;
+}
+
+/**
+ * out[t][i] = sum_j w[i][j] * x[t][j] for T rows of x (n columns) and d rows of a packed w
+ * (see packedIndex). Tiles of 4 tokens x 2 weight rows: per input column, 6 loads feed 8
+ * multiply-adds (prefill speed). Leftover tokens go through matvec, leftover rows through a
+ * 4 x 1 tile. Every sum runs left to right over j, as in matvec, so batched and stepwise
+ * results are bit-identical.
  */
 export function matmul(
   out: Float64Array,
@@ -20,6 +47,7 @@ export function matmul(
   n: number,
   d: number,
 ): void {
+  const full = d - (d % 8);
   let t = 0;
   for (; t + 4 <= T; t += 4) {
     const x0 = xOff + t * n;
@@ -30,10 +58,9 @@ export function matmul(
     const o1 = o0 + d;
     const o2 = o1 + d;
     const o3 = o2 + d;
-    let i = 0;
-    for (; i + 2 <= d; i += 2) {
-      const r0 = wOff + i * n;
-      const r1 = r0 + n;
+    for (let i = 0; i < full; i += 2) {
+      // Rows i and i+1 sit at lanes k and k+1 of their group of eight, stride 8.
+      let p = (wOff + (i - (i % 8)) * n + (i % 8)) | 0;
       let a0 = 0;
       let a1 = 0;
       let a2 = 0;
@@ -42,13 +69,13 @@ export function matmul(
       let b1 = 0;
       let b2 = 0;
       let b3 = 0;
-      for (let j = 0; j < n; j++) {
-        const u = w[r0 + j];
-        const v = w[r1 + j];
-        const y0 = x[x0 + j];
-        const y1 = x[x1 + j];
-        const y2 = x[x2 + j];
-        const y3 = x[x3 + j];
+      for (let j = 0; j < n; j = (j + 1) | 0, p = (p + 8) | 0) {
+        const u = w[p];
+        const v = w[(p + 1) | 0];
+        const y0 = x[(x0 + j) | 0];
+        const y1 = x[(x1 + j) | 0];
+        const y2 = x[(x2 + j) | 0];
+        const y3 = x[(x3 + j) | 0];
         a0 += u * y0;
         a1 += u * y1;
         a2 += u * y2;
@@ -67,7 +94,7 @@ export function matmul(
       out[o2 + i + 1] = b2;
       out[o3 + i + 1] = b3;
     }
-    for (; i < d; i++) {
+    for (let i = full; i < d; i++) {
       const r = wOff + i * n;
       let a0 = 0;
       let a1 = 0;
@@ -90,8 +117,11 @@ export function matmul(
 }
 
 /**
- * out[i] = sum_j w[i][j] * x[j]: eight rows per pass over x (each x[j] load feeds eight
- * multiply-adds, eight independent sums), then four, then one. Each sum runs left to right.
+ * out[i] = sum_j w[i][j] * x[j] for a packed w: eight rows per pass over x, one index walking
+ * the interleaved group (each x[j] load feeds eight multiply-adds, eight independent sums),
+ * then the row-major leftover rows one at a time. Each sum runs left to right. Index sums are
+ * written `(a + b) | 0` so the JIT emits plain integer adds without overflow checks (indices
+ * are far below 2^31).
  */
 export function matvec(
   out: Float64Array,
@@ -103,16 +133,9 @@ export function matvec(
   n: number,
   d: number,
 ): void {
-  let i = 0;
-  for (; i + 8 <= d; i += 8) {
-    const r0 = wOff + i * n;
-    const r1 = r0 + n;
-    const r2 = r1 + n;
-    const r3 = r2 + n;
-    const r4 = r3 + n;
-    const r5 = r4 + n;
-    const r6 = r5 + n;
-    const r7 = r6 + n;
+  const full = d - (d % 8);
+  let p = wOff | 0;
+  for (let i = 0; i < full; i += 8) {
     let s0 = 0;
     let s1 = 0;
     let s2 = 0;
@@ -121,16 +144,17 @@ export function matvec(
     let s5 = 0;
     let s6 = 0;
     let s7 = 0;
-    for (let j = 0; j < n; j++) {
-      const xj = x[xOff + j];
-      s0 += w[r0 + j] * xj;
-      s1 += w[r1 + j] * xj;
-      s2 += w[r2 + j] * xj;
-      s3 += w[r3 + j] * xj;
-      s4 += w[r4 + j] * xj;
-      s5 += w[r5 + j] * xj;
-      s6 += w[r6 + j] * xj;
-      s7 += w[r7 + j] * xj;
+    const end = (p + 8 * n) | 0;
+    for (let q = xOff | 0; p < end; p = (p + 8) | 0, q = (q + 1) | 0) {
+      const xj = x[q];
+      s0 += w[p] * xj;
+      s1 += w[(p + 1) | 0] * xj;
+      s2 += w[(p + 2) | 0] * xj;
+      s3 += w[(p + 3) | 0] * xj;
+      s4 += w[(p + 4) | 0] * xj;
+      s5 += w[(p + 5) | 0] * xj;
+      s6 += w[(p + 6) | 0] * xj;
+      s7 += w[(p + 7) | 0] * xj;
     }
     const o = outOff + i;
     out[o] = s0;
@@ -142,28 +166,7 @@ export function matvec(
     out[o + 6] = s6;
     out[o + 7] = s7;
   }
-  for (; i + 4 <= d; i += 4) {
-    const r0 = wOff + i * n;
-    const r1 = r0 + n;
-    const r2 = r1 + n;
-    const r3 = r2 + n;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (let j = 0; j < n; j++) {
-      const xj = x[xOff + j];
-      s0 += w[r0 + j] * xj;
-      s1 += w[r1 + j] * xj;
-      s2 += w[r2 + j] * xj;
-      s3 += w[r3 + j] * xj;
-    }
-    out[outOff + i] = s0;
-    out[outOff + i + 1] = s1;
-    out[outOff + i + 2] = s2;
-    out[outOff + i + 3] = s3;
-  }
-  for (; i < d; i++) {
+  for (let i = full; i < d; i++) {
     const r = wOff + i * n;
     let s = 0;
     for (let j = 0; j < n; j++) s += w[r + j] * x[xOff + j];

@@ -12,7 +12,7 @@
  */
 import { InvalidArgumentError } from '../../../src/lib/core/errors';
 import type { Checkpoint, LlamaConfig, LlamaWeights } from './checkpoint';
-import { attendRow, matmul, rmsnormRows, rope } from './kernels';
+import { attendRow, matmul, packRows8, rmsnormRows, rope } from './kernels';
 
 export type WantLogits = 'last' | 'all';
 
@@ -23,7 +23,10 @@ const BLOCK_TOKENS = 32;
 
 export class LlamaModel {
   readonly config: LlamaConfig;
-  private readonly w: LlamaWeights;
+  /** The weights read in row-major form: embedding rows and norm gains. */
+  private readonly w: Pick<LlamaWeights, 'tokenEmbedding' | 'rmsAtt' | 'rmsFfn' | 'rmsFinal'>;
+  /** The weight matrices in the packed layout of kernels.ts (same values, rows interleaved by 8). */
+  private readonly p: Pick<LlamaWeights, 'wq' | 'wk' | 'wv' | 'wo' | 'w1' | 'w2' | 'w3' | 'wcls'>;
   private readonly keyCache: Float64Array;
   private readonly valueCache: Float64Array;
   private readonly ropeCos: Float64Array;
@@ -43,7 +46,21 @@ export class LlamaModel {
   constructor(checkpoint: Checkpoint) {
     const c = checkpoint.config;
     this.config = c;
-    this.w = checkpoint.weights;
+    const w = checkpoint.weights;
+    // The matrices are kept only repacked, so the checkpoint's row-major copies can be
+    // collected once the caller drops the checkpoint.
+    this.w = { tokenEmbedding: w.tokenEmbedding, rmsAtt: w.rmsAtt, rmsFfn: w.rmsFfn, rmsFinal: w.rmsFinal };
+    const L = c.nLayers;
+    this.p = {
+      wq: packRows8(w.wq, 0, L, c.dim, c.dim),
+      wk: packRows8(w.wk, 0, L, c.kvDim, c.dim),
+      wv: packRows8(w.wv, 0, L, c.kvDim, c.dim),
+      wo: packRows8(w.wo, 0, L, c.dim, c.dim),
+      w1: packRows8(w.w1, 0, L, c.hiddenDim, c.dim),
+      w2: packRows8(w.w2, 0, L, c.dim, c.hiddenDim),
+      w3: packRows8(w.w3, 0, L, c.hiddenDim, c.dim),
+      wcls: packRows8(w.wcls, 0, 1, c.vocabSize, c.dim),
+    };
     this.keyCache = new Float64Array(c.nLayers * c.seqLen * c.kvDim);
     this.valueCache = new Float64Array(c.nLayers * c.seqLen * c.kvDim);
     const half = c.headSize / 2;
@@ -117,6 +134,7 @@ export class LlamaModel {
     const c = this.config;
     const { dim, kvDim, hiddenDim, headSize, nHeads, seqLen } = c;
     const w = this.w;
+    const p = this.p;
     const { x, xb, xb2, q, hb, hb2, att } = this;
     for (let t = 0; t < n; t++) {
       x.set(w.tokenEmbedding.subarray(tokens[from + t] * dim, (tokens[from + t] + 1) * dim), t * dim);
@@ -125,9 +143,9 @@ export class LlamaModel {
     for (let l = 0; l < c.nLayers; l++) {
       const cacheOff = (l * seqLen + pos0) * kvDim;
       rmsnormRows(xb, x, w.rmsAtt, l * dim, n, dim, RMS_EPS);
-      matmul(q, 0, xb, 0, w.wq, l * dim * dim, n, dim, dim);
-      matmul(this.keyCache, cacheOff, xb, 0, w.wk, l * kvDim * dim, n, dim, kvDim);
-      matmul(this.valueCache, cacheOff, xb, 0, w.wv, l * kvDim * dim, n, dim, kvDim);
+      matmul(q, 0, xb, 0, p.wq, l * dim * dim, n, dim, dim);
+      matmul(this.keyCache, cacheOff, xb, 0, p.wk, l * kvDim * dim, n, dim, kvDim);
+      matmul(this.valueCache, cacheOff, xb, 0, p.wv, l * kvDim * dim, n, dim, kvDim);
       rope(q, 0, n, dim, pos0, headSize, this.ropeCos, this.ropeSin);
       rope(this.keyCache, cacheOff, n, kvDim, pos0, headSize, this.ropeCos, this.ropeSin);
 
@@ -136,18 +154,18 @@ export class LlamaModel {
       for (let t = 0; t < n; t++) {
         attendRow(xb, t * dim, q, t * dim, this.keyCache, this.valueCache, layerOff, kvDim, pos0 + t, nHeads, kvMul, headSize, att);
       }
-      matmul(xb2, 0, xb, 0, w.wo, l * dim * dim, n, dim, dim);
+      matmul(xb2, 0, xb, 0, p.wo, l * dim * dim, n, dim, dim);
       for (let i = 0; i < n * dim; i++) x[i] += xb2[i];
 
       // SwiGLU feed-forward.
       rmsnormRows(xb, x, w.rmsFfn, l * dim, n, dim, RMS_EPS);
-      matmul(hb, 0, xb, 0, w.w1, l * hiddenDim * dim, n, dim, hiddenDim);
-      matmul(hb2, 0, xb, 0, w.w3, l * hiddenDim * dim, n, dim, hiddenDim);
+      matmul(hb, 0, xb, 0, p.w1, l * hiddenDim * dim, n, dim, hiddenDim);
+      matmul(hb2, 0, xb, 0, p.w3, l * hiddenDim * dim, n, dim, hiddenDim);
       for (let i = 0; i < n * hiddenDim; i++) {
         const g = hb[i];
         hb[i] = (g / (1 + Math.exp(-g))) * hb2[i];
       }
-      matmul(xb, 0, hb, 0, w.w2, l * dim * hiddenDim, n, hiddenDim, dim);
+      matmul(xb, 0, hb, 0, p.w2, l * dim * hiddenDim, n, hiddenDim, dim);
       for (let i = 0; i < n * dim; i++) x[i] += xb[i];
     }
   }
@@ -157,6 +175,6 @@ export class LlamaModel {
     const { dim, vocabSize } = this.config;
     const rows = this.xb.subarray(0, count * dim);
     rmsnormRows(rows, this.x.subarray(from * dim, (from + count) * dim), this.w.rmsFinal, 0, count, dim, RMS_EPS);
-    matmul(out, outOff, rows, 0, this.w.wcls, 0, count, dim, vocabSize);
+    matmul(out, outOff, rows, 0, this.p.wcls, 0, count, dim, vocabSize);
   }
 }
