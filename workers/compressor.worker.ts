@@ -16,8 +16,7 @@ import type { CompressorApi, EngineSpec, GenerateReply, LoadProgress } from './c
 import { fetchWithProgress } from './fetch-progress';
 import { Mutex } from './mutex';
 import { ReferenceEngine } from './engines/reference/engine';
-import { chunkBudgetTokens, chunkText } from '../src/lib/core/chunking';
-import { compressionPrompt } from '../src/lib/core/prompts';
+import { chunkForCompression } from '../src/lib/core/chunk-for-compression';
 import { runEstimate } from '../src/lib/core/run-estimate';
 
 let engine: Engine | null = null;
@@ -25,11 +24,6 @@ const lock = new Mutex();
 /** Set by interrupt(): stops a running estimate between engine calls. */
 let estimateSignal = { aborted: false };
 
-/**
- * Tokens a chunk may take beyond its own count once it sits inside the prompt (a BPE merge or a
- * separator at the seams). Chunks are then verified against the whole prompt anyway.
- */
-const SEAM_MARGIN_TOKENS = 8;
 
 function loaded(): Engine {
   if (!engine) throw new ModelNotLoadedError();
@@ -112,23 +106,7 @@ const api = {
     return lock.run(() => loaded().score(promptIds, continuations, temperature));
   },
   chunk(texts, request) {
-    return lock.run(async () => {
-      const e = loaded();
-      const style = e.info.promptStyle;
-      const overhead = e.promptIds(compressionPrompt(style, '', request.question, { sentenceBudget: request.sentenceBudget })).length;
-      let budget = chunkBudgetTokens(e.info.contextWindowTokens, overhead + SEAM_MARGIN_TOKENS, request.maxTokens);
-      const count = (s: string) => e.tokenize(s).length;
-      const fits = (text: string) =>
-        e.promptIds(compressionPrompt(style, text, request.question, { sentenceBudget: request.sentenceBudget })).length +
-          request.maxTokens <=
-        e.info.contextWindowTokens;
-      // Verify each chunk inside its real prompt; shrink the budget in the rare case one spills.
-      for (;;) {
-        const chunks = texts.map((t) => chunkText(t, count, budget));
-        if (chunks.every((list) => list.every((c) => fits(c.text))) || budget <= 16) return { budgetTokens: budget, chunks };
-        budget = Math.floor(budget * 0.9);
-      }
-    });
+    return lock.run(async () => chunkForCompression(loaded(), texts, request));
   },
   estimate(request, onProgress, onCompression, onToken) {
     return lock.run(async () => {

@@ -15,7 +15,7 @@ import type {
   SamplingSettings,
   TokenEvent,
 } from '../src/lib/core/engine';
-import type { Chunk } from '../src/lib/core/chunking';
+import type { ChunkReply, ChunkRequest } from '../src/lib/core/chunk-for-compression';
 import type {
   EstimateOutcome,
   EstimateProgress,
@@ -55,22 +55,6 @@ export interface GenerateReply extends GenerateResult {
   promptIds: number[];
   text: string;
   elapsedMs: number;
-}
-
-/** What a chunk of a document must leave room for in the model's window. */
-export interface ChunkRequest {
-  /** The run's question (it is part of every compression prompt). */
-  question: string;
-  /** The compression budget in tokens (maxTokens of the run). */
-  maxTokens: number;
-  sentenceBudget?: number;
-}
-
-export interface ChunkReply {
-  /** Tokens a chunk may hold: window − prompt around it − maxTokens − a small margin. */
-  budgetTokens: number;
-  /** One list per input text, in order. */
-  chunks: Chunk[][];
 }
 
 export interface CompressorApi {

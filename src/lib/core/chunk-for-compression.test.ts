@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { fixturePresent, loadFixture, noteIfFixtureMissing } from '../../../cli/fixture';
+import { chunkForCompression } from './chunk-for-compression';
+import { compressionPrompt } from './prompts';
+
+noteIfFixtureMissing('chunkForCompression (reference engine)');
+
+const story = Array.from(
+  { length: 40 },
+  (_, i) => `On day ${i + 1} Tom and his dog ran to the park. They played with a red ball until the sun went down.`,
+).join('\n\n');
+
+describe.skipIf(!fixturePresent)('chunkForCompression with the stories260K tokenizer', () => {
+  const engine = loadFixture();
+  const window = engine.info.contextWindowTokens;
+
+  it('splits a long document into passages whose full prompts leave room for the budget', () => {
+    const request = { question: 'Where did they play?', maxTokens: 64 };
+    const { budgetTokens, chunks } = chunkForCompression(engine, [story, 'A short one.'], request);
+    expect(chunks).toHaveLength(2);
+    expect(chunks[0].length).toBeGreaterThan(1);
+    expect(chunks[1]).toHaveLength(1);
+    for (const c of chunks.flat()) {
+      expect(engine.tokenize(c.text).length).toBeLessThanOrEqual(budgetTokens);
+      const ids = engine.promptIds(compressionPrompt(engine.info.promptStyle, c.text, request.question));
+      expect(ids.length + request.maxTokens).toBeLessThanOrEqual(window);
+    }
+    // Passages cover the document in order.
+    expect(chunks[0].map((c) => c.text).join(' ').replace(/\s+/g, ' ')).toBe(story.replace(/\s+/g, ' '));
+  });
+
+  it('a bigger token budget leaves smaller passages', () => {
+    const small = chunkForCompression(engine, [story], { question: '', maxTokens: 16 });
+    const big = chunkForCompression(engine, [story], { question: '', maxTokens: 256 });
+    expect(big.budgetTokens).toBeLessThan(small.budgetTokens);
+    expect(big.chunks[0].length).toBeGreaterThan(small.chunks[0].length);
+  });
+
+  it('refuses a budget that leaves no room for any text, by name', () => {
+    expect(() => chunkForCompression(engine, [story], { question: 'Q?', maxTokens: window - 2 })).toThrow(
+      expect.objectContaining({ name: 'ContextTooLongError' }),
+    );
+  });
+});

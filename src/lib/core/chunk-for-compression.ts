@@ -1,0 +1,61 @@
+/**
+ * Split documents into passages that each fit a compression prompt of the loaded engine: the
+ * passage, the template around it (with the question) and the compression budget together fit
+ * the model's window, counted with the engine's own tokenizer.
+ *
+ * The budget per passage is window − (template tokens with an empty passage) − maxTokens − a
+ * small seam margin (a BPE merge where the passage meets the template). Every passage is then
+ * checked inside its real prompt; in the rare case one spills, the budget shrinks by 10% and the
+ * split is redone, so what this returns always fits, or the budget could not be made to fit and
+ * ContextTooLongError is thrown.
+ */
+import type { Chunk } from './chunking';
+import { chunkBudgetTokens, chunkText } from './chunking';
+import type { Engine } from './engine';
+import { ContextTooLongError } from './errors';
+import { compressionPrompt } from './prompts';
+
+/** What a passage must leave room for in the model's window. */
+export interface ChunkRequest {
+  /** The run's question (it is part of every compression prompt). */
+  question: string;
+  /** The compression budget in tokens (maxTokens of the run). */
+  maxTokens: number;
+  sentenceBudget?: number;
+}
+
+export interface ChunkReply {
+  /** Tokens a passage may hold. */
+  budgetTokens: number;
+  /** One list per input text, in order. */
+  chunks: Chunk[][];
+}
+
+/** Tokens a passage may take beyond its own count once it sits inside the prompt. */
+export const SEAM_MARGIN_TOKENS = 8;
+
+/** The smallest budget tried before giving up. */
+const MIN_BUDGET_TOKENS = 16;
+
+export function chunkForCompression(
+  engine: Pick<Engine, 'info' | 'tokenize' | 'promptIds'>,
+  texts: readonly string[],
+  request: ChunkRequest,
+): ChunkReply {
+  const { info } = engine;
+  const prompt = (text: string) =>
+    engine.promptIds(compressionPrompt(info.promptStyle, text, request.question, { sentenceBudget: request.sentenceBudget }));
+  const overhead = prompt('').length;
+  let budget = chunkBudgetTokens(info.contextWindowTokens, overhead + SEAM_MARGIN_TOKENS, request.maxTokens);
+  const count = (s: string) => engine.tokenize(s).length;
+  const fits = (text: string) => prompt(text).length + request.maxTokens <= info.contextWindowTokens;
+  for (;;) {
+    const chunks = texts.map((t) => chunkText(t, count, budget));
+    const spill = chunks.flat().find((c) => !fits(c.text));
+    if (!spill) return { budgetTokens: budget, chunks };
+    if (budget <= MIN_BUDGET_TOKENS) {
+      throw new ContextTooLongError(prompt(spill.text).length + request.maxTokens, info.contextWindowTokens, 'A passage with its prompt and the compression budget');
+    }
+    budget = Math.max(MIN_BUDGET_TOKENS, Math.floor(budget * 0.9));
+  }
+}
