@@ -327,7 +327,13 @@ export class LibraryStore {
   }
 
   private fail(err: unknown): void {
-    this.errors = [...this.errors, asError(err)];
+    const e = asError(err);
+    // The database itself is unusable in this tab: one standing explanation, not a pile of errors.
+    if (e.name === 'DatabaseTooNewError' || e.name === 'DatabaseBlockedError' || e.name === 'DatabaseClosedError') {
+      this.dbProblem = e.message;
+      return;
+    }
+    this.errors = [...this.errors, e];
   }
 
   private async run<T>(work: () => Promise<T>): Promise<T | null> {

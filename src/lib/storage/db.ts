@@ -10,7 +10,7 @@
  */
 import { openDB, type IDBPDatabase } from 'idb';
 import { DB_NAME, DB_VERSION, upgradeSchema, type PrecisDb } from './schema';
-import { DatabaseBlockedError, DatabaseClosedError } from './errors';
+import { DatabaseBlockedError, DatabaseClosedError, DatabaseTooNewError } from './errors';
 
 export type DbEvent =
   | { kind: 'blocked' }
@@ -65,7 +65,12 @@ function open(name: string): Promise<IDBPDatabase<PrecisDb>> {
       },
       (err: unknown) => {
         if (timer) clearTimeout(timer);
-        reject(err);
+        if (err instanceof Error && err.name === 'VersionError') {
+          const stored = /existing version \((\d+)\)/.exec(err.message);
+          reject(new DatabaseTooNewError(stored ? Number(stored[1]) : null));
+        } else {
+          reject(err);
+        }
       },
     );
   });

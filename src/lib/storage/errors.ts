@@ -23,6 +23,18 @@ export class DatabaseBlockedError extends Error {
   }
 }
 
+/** The stored database was written by a newer version of the app than this one. */
+export class DatabaseTooNewError extends Error {
+  constructor(readonly storedVersion: number | null) {
+    super(
+      `This browser holds Précis data from a newer version of the app${storedVersion ? ` (database version ${storedVersion})` : ''} ` +
+        'than this page can read. Nothing was changed: open the newer version of Précis (reload to get it), ' +
+        'or use another browser profile.',
+    );
+    this.name = 'DatabaseTooNewError';
+  }
+}
+
 /** This tab's connection was closed (a newer version opened in another tab, or the browser closed it). */
 export class DatabaseClosedError extends Error {
   constructor(reason: 'versionchange' | 'terminated') {

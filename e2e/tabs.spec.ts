@@ -1,0 +1,88 @@
+/**
+ * Two tabs of the app in one browser profile, against Chromium's real IndexedDB and Web Locks:
+ * both work on the same library, a run driven by one tab is not marked interrupted when another
+ * opens, and a newer version opened elsewhere never deadlocks: the old tab lets go and says why.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { existsSync } from 'node:fs';
+import { fixtureDir } from './fixtures/page-helpers';
+
+async function addPasted(page: Page, title: string, text: string) {
+  await page.getByTestId('doc-title').fill(title);
+  await page.getByTestId('doc-paste').fill(text);
+  await page.getByTestId('doc-add').click();
+  await expect(page.getByTestId('doc-item').filter({ hasText: title })).toHaveCount(1);
+}
+
+test('two tabs share one library and both can add to it', async ({ context }) => {
+  const first = await context.newPage();
+  await first.goto('/');
+  await addPasted(first, 'From the first tab', 'The lighthouse keeper counted eleven ships.');
+
+  const second = await context.newPage();
+  await second.goto('/');
+  await expect(second.getByTestId('doc-item').filter({ hasText: 'From the first tab' })).toHaveCount(1);
+  await addPasted(second, 'From the second tab', 'The baker opened at dawn and sold out by nine.');
+
+  await first.reload();
+  await expect(first.getByTestId('doc-item')).toHaveCount(2);
+  await first.getByTestId('doc-item').filter({ hasText: 'From the second tab' }).click();
+  await expect(first.getByTestId('doc-text')).toHaveText('The baker opened at dawn and sold out by nine.');
+});
+
+test('a run driven by one tab stays running when another tab opens', async ({ context }) => {
+  test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}`);
+  const first = await context.newPage();
+  await first.goto('/');
+  await first.getByTestId('engine-select').selectOption('reference:stories260K');
+  await first.getByTestId('engine-load').click();
+  await expect(first.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready');
+  await addPasted(first, 'Kite', 'Lily had a red kite. She ran in the park and the kite went up high.');
+  await addPasted(first, 'Dog', 'Tom saw a big dog near the tree. The dog was sad because it lost its ball.');
+  await first.getByTestId('run-settings').getByText('Compression settings').click();
+  await first.getByTestId('run-samples').fill('4');
+  await first.getByTestId('run-max-tokens').fill('300');
+  await first.getByTestId('run-start').click();
+  await expect(first.getByTestId('compression-item').first()).toBeVisible({ timeout: 60_000 });
+
+  // The second tab starts while the first holds the run's lock: it must not call it interrupted.
+  const second = await context.newPage();
+  await second.goto('/');
+  await expect(second.getByTestId('library-panel')).toHaveAttribute('data-ready', 'true');
+  const listed = second.getByTestId('run-item').first();
+  await expect(listed).toHaveAttribute('data-status', 'running');
+
+  await expect(first.getByTestId('run-state')).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+  await second.reload();
+  await expect(second.getByTestId('run-item').first()).toHaveAttribute('data-status', 'done');
+});
+
+test('a newer database version opened elsewhere never deadlocks; the old tab says to reload', async ({ context }) => {
+  const old = await context.newPage();
+  await old.goto('/');
+  await addPasted(old, 'Kept', 'Nothing is lost when another tab upgrades.');
+
+  // Another tab opens the database at a higher version, as a newer release of the app would.
+  const newer = await context.newPage();
+  await newer.goto('/favicon.svg');
+  const opened = await newer.evaluate(
+    () =>
+      new Promise<string>((resolve) => {
+        const req = indexedDB.open('precis', 1000);
+        req.onupgradeneeded = () => undefined;
+        req.onblocked = () => resolve('blocked');
+        req.onsuccess = () => {
+          req.result.close();
+          resolve(`opened ${req.result.version}`);
+        };
+        req.onerror = () => resolve(`error ${req.error?.name}`);
+      }),
+  );
+  expect(opened).toBe('opened 1000');
+  await expect(old.getByTestId('library-db-problem')).toContainText('Reload this tab');
+
+  // Reloaded, this (older) app meets a database from the future: it says so instead of failing silently.
+  await old.reload();
+  await expect(old.getByTestId('library-panel')).toHaveAttribute('data-ready', 'true');
+  await expect(old.locator('[data-testid="library-db-problem"], [data-testid="library-error"]').first()).toContainText(/newer version/i);
+});
