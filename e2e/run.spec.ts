@@ -238,3 +238,42 @@ test('a selection too large to score every passage against every other is refuse
   await expect(page.getByTestId('run-error')).toHaveAttribute('data-error-name', 'BankTooLargeError');
   await expect(page.getByTestId('run-error')).toContainText('Select fewer or shorter documents');
 });
+
+test('a full disk mid-run fails it by name, keeps what was saved, and it resumes once there is room', async ({ page }) => {
+  // Simulate the quota running out: while the flag is set, writing a compression throws the
+  // browser's QuotaExceededError, exactly where a full disk would.
+  await page.addInitScript(() => {
+    const put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<typeof put>) {
+      if ((window as unknown as { __fullDisk?: boolean }).__fullDisk && this.name === 'compressions') {
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      }
+      return put.apply(this, args);
+    };
+  });
+  await page.goto('/');
+  await loadEngine(page);
+  await addDocs(page, STORIES);
+  await settings(page, { samples: 2, maxTokens: 120, seed: 2 });
+  await page.evaluate(() => {
+    const observer = new MutationObserver(() => {
+      if (document.querySelector('[data-testid="compression-item"]')) {
+        observer.disconnect();
+        (window as unknown as { __fullDisk?: boolean }).__fullDisk = true;
+      }
+    });
+    observer.observe(document.body, { childList: true, subtree: true });
+  });
+  await page.getByTestId('run-start').click();
+  await expect(runState(page)).toHaveAttribute('data-state', 'failed', { timeout: 60_000 });
+  await expect(page.getByTestId('run-error')).toHaveAttribute('data-error-name', 'StorageQuotaError');
+  const kept = await page.getByTestId('compression').count();
+  expect(kept).toBeGreaterThanOrEqual(1);
+  expect(kept).toBeLessThan(6);
+
+  await page.evaluate(() => ((window as unknown as { __fullDisk?: boolean }).__fullDisk = false));
+  await page.getByTestId('run-resume').click();
+  await expect(runState(page)).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  await expect(page.getByTestId('compression')).toHaveCount(6);
+  expect(Number.isFinite(await miBits(page))).toBe(true);
+});
