@@ -12,7 +12,8 @@
  * - Raw text stays on this device: documents go to the worker, never to the network.
  * - Nothing here throws at the view: failures land in `error` with their name.
  */
-import type { TokenEvent } from '../core/engine';
+import type { ChunkRequest } from '../core/chunk-for-compression';
+import type { ModelInfo, TokenEvent } from '../core/engine';
 import { PrecisError, errorMessage, errorName } from '../core/errors';
 import { NotEnoughContextsError } from '../core/estimator';
 import { sampleSeed } from '../core/rng';
@@ -218,14 +219,7 @@ export class RunStore {
       return;
     }
     const question = this.question.trim();
-    const settings: RunSettings = {
-      temperature: this.temperature,
-      topP: 1,
-      maxTokens: this.maxTokens,
-      seed: this.seed,
-      samplesPerContext: this.samplesPerContext,
-      ...(info.promptStyle === 'chat' && this.sentenceBudget > 0 ? { sentenceBudget: this.sentenceBudget } : {}),
-    };
+    const settings = this.settingsFor(info);
     this.reset();
     this.state = 'preparing';
     this.runQuestion = question;
@@ -240,7 +234,7 @@ export class RunStore {
       if (roughPassages > 2 * MAX_BANK_PASSAGES) throw tooLarge(Math.round(roughPassages), true);
       const texts = await Promise.all(questionIds.map((id) => getDocumentText(id)));
       this.rawTexts = texts;
-      const request = { question, maxTokens: settings.maxTokens, sentenceBudget: settings.sentenceBudget };
+      const request = chunkRequest(question, settings);
       const chunked = await compressor()
         .chunk(texts, request)
         .catch((err: unknown) => {
@@ -283,6 +277,23 @@ export class RunStore {
     } finally {
       await library.refresh();
     }
+  }
+
+  /** The next run's settings for this model (top_p fixed at 1; a sentence budget only for chat models). */
+  settingsFor(info: ModelInfo): RunSettings {
+    return {
+      temperature: this.temperature,
+      topP: 1,
+      maxTokens: this.maxTokens,
+      seed: this.seed,
+      samplesPerContext: this.samplesPerContext,
+      ...(info.promptStyle === 'chat' && this.sentenceBudget > 0 ? { sentenceBudget: this.sentenceBudget } : {}),
+    };
+  }
+
+  /** What the next run's passages must leave room for (the document view's preview uses it too). */
+  chunkRequestFor(info: ModelInfo): ChunkRequest {
+    return chunkRequest(this.question.trim(), this.settingsFor(info));
   }
 
   /** Cancel the running run at the next token; finished compressions stay saved. */
@@ -337,12 +348,12 @@ export class RunStore {
         });
         return;
       }
-      const m = run.settings.samplesPerContext;
       const resume: GeneratedCompression[] = await Promise.all(
         compressions.map(async (c) => ({
           context: c.context,
           sample: c.sample,
-          seed: c.seed ?? sampleSeed(run.settings.seed, c.context * m + c.sample),
+          // Records written before seeds and token texts were kept: derive them.
+          seed: c.seed ?? sampleSeed(run.settings.seed, c.index),
           text: c.text,
           tokenTexts: c.tokenTexts ?? (await Promise.all(c.ids.map((id) => compressor().detokenize([id])))),
           ids: c.ids,
@@ -484,19 +495,21 @@ export class RunStore {
       flags: outcome.flags,
       scorerModelId: outcome.scorerModelId,
     };
-    const scores = outcome.compressions.map((c) => ({ index: c.context * m + c.sample, termNats: c.termNats, pmiNats: c.pmiNats }));
-    await completeRun(runId, result, scores);
-    const byIndex = new Map(scores.map((s) => [s.index, s]));
+    const scored = new Map(outcome.compressions.map((c) => [c.context * m + c.sample, c]));
+    await completeRun(
+      runId,
+      result,
+      [...scored].map(([index, c]) => ({ index, termNats: c.termNats, pmiNats: c.pmiNats })),
+    );
     this.compressions = this.compressions.map((v) => {
-      const s = byIndex.get(v.index);
-      const c = outcome.compressions.find((x) => x.context * m + x.sample === v.index);
-      return s && c ? { ...v, termBits: s.termNats / Math.LN2, tokens: heat(c.tokenTexts, s.pmiNats) } : v;
+      const c = scored.get(v.index);
+      return c ? { ...v, termBits: c.termNats / Math.LN2, tokens: heat(c.tokenTexts, c.pmiNats) } : v;
     });
     this.result = result;
     this.state = 'done';
   }
 
-  private viewOf(c: GeneratedCompression, index: number): CompressionView {
+  private viewOf(c: Pick<GeneratedCompression, 'context' | 'sample' | 'text' | 'ids' | 'truncated' | 'empty'>, index: number): CompressionView {
     const entry = this.bank[c.context];
     return {
       index,
@@ -516,21 +529,7 @@ export class RunStore {
   }
 
   private viewOfRecord(c: CompressionRecord): CompressionView {
-    const view = this.viewOf(
-      {
-        context: c.context,
-        sample: c.sample,
-        seed: c.seed ?? 0,
-        text: c.text,
-        tokenTexts: c.tokenTexts ?? [],
-        ids: c.ids,
-        logprobsNats: c.logprobsNats,
-        stopReason: c.stopReason ?? 'stop',
-        truncated: c.truncated,
-        empty: c.empty,
-      },
-      c.index,
-    );
+    const view = this.viewOf(c, c.index);
     if (c.termNats !== undefined) view.termBits = c.termNats / Math.LN2;
     if (c.pmiNats && c.tokenTexts && c.pmiNats.length === c.tokenTexts.length) view.tokens = heat(c.tokenTexts, c.pmiNats);
     return view;
@@ -596,6 +595,10 @@ function tooLarge(passages: number, estimated: boolean): PrecisError {
       `every compression is scored under every passage, so one run takes at most ${MAX_BANK_PASSAGES}. ` +
       'Select fewer or shorter documents (or paste the part that matters as a new document).',
   );
+}
+
+function chunkRequest(question: string, settings: RunSettings): ChunkRequest {
+  return { question, maxTokens: settings.maxTokens, sentenceBudget: settings.sentenceBudget };
 }
 
 function heat(tokenTexts: string[], pmiNats: number[]): { text: string; bits: number }[] {
