@@ -24,7 +24,6 @@ const lock = new Mutex();
 /** Set by interrupt(): stops a running estimate between engine calls. */
 let estimateSignal = { aborted: false };
 
-
 function loaded(): Engine {
   if (!engine) throw new ModelNotLoadedError();
   return engine;
@@ -113,12 +112,7 @@ const api = {
       const e = loaded();
       const signal = { aborted: false };
       estimateSignal = signal;
-      return runEstimate(e, request, {
-        signal,
-        onProgress,
-        onCompression,
-        onToken,
-      });
+      return runEstimate(e, request, { signal, onProgress, onCompression, onToken });
     });
   },
   async interrupt() {
