@@ -6,7 +6,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { existsSync } from 'node:fs';
-import { fixtureDir, watchConsole } from './fixtures/page-helpers';
+import { addPastedDoc, fixtureDir, loadStories, watchConsole } from './fixtures/page-helpers';
 
 test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}`);
 
@@ -16,19 +16,8 @@ const STORIES = [
   ['The little boat', 'Ben made a little boat from a box. He put it in the pond. A duck came and sat on the boat, and Ben smiled.'],
 ] as const;
 
-async function loadEngine(page: Page) {
-  await page.getByTestId('engine-select').selectOption('reference:stories260K');
-  await page.getByTestId('engine-load').click();
-  await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready');
-}
-
 async function addDocs(page: Page, docs: readonly (readonly [string, string])[]) {
-  for (const [title, text] of docs) {
-    await page.getByTestId('doc-title').fill(title);
-    await page.getByTestId('doc-paste').fill(text);
-    await page.getByTestId('doc-add').click();
-    await expect(page.getByTestId('doc-item').filter({ hasText: title })).toHaveCount(1);
-  }
+  for (const [title, text] of docs) await addPastedDoc(page, title, text);
   // Clicking opens and selects; it never deselects, so clicking each selects them all.
   for (const [title] of docs) await page.getByTestId('doc-item').filter({ hasText: title }).click();
   for (const [title] of docs) {
@@ -63,7 +52,7 @@ async function cancelAfterFirstCompression(page: Page) {
 test('a run compresses each passage, measures MI against log2 N, and shows per-token information', async ({ page }) => {
   const problems = watchConsole(page);
   await page.goto('/');
-  await loadEngine(page);
+  await loadStories(page);
   await addDocs(page, STORIES);
   await page.getByTestId('question').fill('Who was happy?');
   await settings(page, { samples: 2, maxTokens: 24, seed: 3 });
@@ -113,7 +102,7 @@ test('a run compresses each passage, measures MI against log2 N, and shows per-t
 test('cancel keeps the finished compressions, and resuming gives the numbers of an uninterrupted run', async ({ page }) => {
   const problems = watchConsole(page);
   await page.goto('/');
-  await loadEngine(page);
+  await loadStories(page);
   await addDocs(page, STORIES);
   await page.getByTestId('question').fill('What did they find?');
   await settings(page, { samples: 2, maxTokens: 160, seed: 11 });
@@ -142,7 +131,7 @@ test('cancel keeps the finished compressions, and resuming gives the numbers of 
 
 test('a reload mid-run leaves it interrupted with its compressions, and it can be resumed', async ({ page }) => {
   await page.goto('/');
-  await loadEngine(page);
+  await loadStories(page);
   await addDocs(page, STORIES);
   await page.getByTestId('question').fill('Where did it happen?');
   await settings(page, { samples: 3, maxTokens: 200, seed: 5 });
@@ -169,7 +158,7 @@ test('a reload mid-run leaves it interrupted with its compressions, and it can b
   // Resuming needs the model the run was made with.
   await page.getByTestId('run-resume').click();
   await expect(page.getByTestId('run-error')).toHaveAttribute('data-error-name', 'ModelMismatchError');
-  await loadEngine(page);
+  await loadStories(page);
   await page.getByTestId('run-resume').click();
   await expect(runState(page)).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
   await expect(page.getByTestId('compression')).toHaveCount(9);
@@ -179,7 +168,7 @@ test('a reload mid-run leaves it interrupted with its compressions, and it can b
 
 test('one passage and no other documents: compressions, and MI said to need a bank, not 0', async ({ page }) => {
   await page.goto('/');
-  await loadEngine(page);
+  await loadStories(page);
   await addDocs(page, STORIES.slice(0, 1));
   await page.getByTestId('question').fill('What colour was the kite?');
   await page.getByTestId('run-start').click();
@@ -191,7 +180,7 @@ test('one passage and no other documents: compressions, and MI said to need a ba
 
 test('one selected document is measured against other library documents, which are not sent', async ({ page }) => {
   await page.goto('/');
-  await loadEngine(page);
+  await loadStories(page);
   await addDocs(page, STORIES.slice(1));
   // Keep only the first of the two selected (the checkbox toggles; clicking a row never deselects).
   const other = page.getByTestId('doc-item').filter({ hasText: STORIES[2][0] });
@@ -207,7 +196,7 @@ test('one selected document is measured against other library documents, which a
 
 test('a token budget that leaves no room in the window is refused by name', async ({ page }) => {
   await page.goto('/');
-  await loadEngine(page);
+  await loadStories(page);
   await addDocs(page, STORIES.slice(0, 2));
   await settings(page, { maxTokens: 505 });
   await page.getByTestId('run-start').click();
@@ -229,7 +218,7 @@ test('a token budget that leaves no room in the window is refused by name', asyn
 
 test('a selection too large to score every passage against every other is refused by name', async ({ page }) => {
   await page.goto('/');
-  await loadEngine(page);
+  await loadStories(page);
   const long = Array.from({ length: 3000 }, (_, i) => `On day ${i} the cat sat on the warm mat and looked at the birds.`).join('\n\n');
   await page.getByTestId('doc-file').setInputFiles({ name: 'diary.txt', mimeType: 'text/plain', buffer: Buffer.from(long) });
   await page.getByTestId('doc-item').filter({ hasText: 'diary' }).click();
@@ -252,7 +241,7 @@ test('a full disk mid-run fails it by name, keeps what was saved, and it resumes
     };
   });
   await page.goto('/');
-  await loadEngine(page);
+  await loadStories(page);
   await addDocs(page, STORIES);
   await settings(page, { samples: 2, maxTokens: 120, seed: 2 });
   await page.evaluate(() => {

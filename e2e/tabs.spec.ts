@@ -3,26 +3,19 @@
  * both work on the same library, a run driven by one tab is not marked interrupted when another
  * opens, and a newer version opened elsewhere never deadlocks: the old tab lets go and says why.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { existsSync } from 'node:fs';
-import { fixtureDir } from './fixtures/page-helpers';
-
-async function addPasted(page: Page, title: string, text: string) {
-  await page.getByTestId('doc-title').fill(title);
-  await page.getByTestId('doc-paste').fill(text);
-  await page.getByTestId('doc-add').click();
-  await expect(page.getByTestId('doc-item').filter({ hasText: title })).toHaveCount(1);
-}
+import { addPastedDoc, fixtureDir, loadStories } from './fixtures/page-helpers';
 
 test('two tabs share one library and both can add to it', async ({ context }) => {
   const first = await context.newPage();
   await first.goto('/');
-  await addPasted(first, 'From the first tab', 'The lighthouse keeper counted eleven ships.');
+  await addPastedDoc(first, 'From the first tab', 'The lighthouse keeper counted eleven ships.');
 
   const second = await context.newPage();
   await second.goto('/');
   await expect(second.getByTestId('doc-item').filter({ hasText: 'From the first tab' })).toHaveCount(1);
-  await addPasted(second, 'From the second tab', 'The baker opened at dawn and sold out by nine.');
+  await addPastedDoc(second, 'From the second tab', 'The baker opened at dawn and sold out by nine.');
 
   await first.reload();
   await expect(first.getByTestId('doc-item')).toHaveCount(2);
@@ -34,11 +27,9 @@ test('a run driven by one tab stays running when another tab opens', async ({ co
   test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}`);
   const first = await context.newPage();
   await first.goto('/');
-  await first.getByTestId('engine-select').selectOption('reference:stories260K');
-  await first.getByTestId('engine-load').click();
-  await expect(first.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready');
-  await addPasted(first, 'Kite', 'Lily had a red kite. She ran in the park and the kite went up high.');
-  await addPasted(first, 'Dog', 'Tom saw a big dog near the tree. The dog was sad because it lost its ball.');
+  await loadStories(first);
+  await addPastedDoc(first, 'Kite', 'Lily had a red kite. She ran in the park and the kite went up high.');
+  await addPastedDoc(first, 'Dog', 'Tom saw a big dog near the tree. The dog was sad because it lost its ball.');
   await first.getByTestId('run-settings').getByText('Compression settings').click();
   await first.getByTestId('run-samples').fill('4');
   await first.getByTestId('run-max-tokens').fill('300');
@@ -60,7 +51,7 @@ test('a run driven by one tab stays running when another tab opens', async ({ co
 test('a newer database version opened elsewhere never deadlocks; the old tab says to reload', async ({ context }) => {
   const old = await context.newPage();
   await old.goto('/');
-  await addPasted(old, 'Kept', 'Nothing is lost when another tab upgrades.');
+  await addPastedDoc(old, 'Kept', 'Nothing is lost when another tab upgrades.');
 
   // Another tab opens the database at a higher version, as a newer release of the app would.
   const newer = await context.newPage();
