@@ -8,6 +8,9 @@ import { existsSync } from 'node:fs';
  * specs that need "no WebGPU" launch their own browser without it.
  */
 const chromium = process.env.PRECIS_CHROMIUM ?? '/usr/bin/chromium';
+/** Ports can be moved so that several checkouts run their end-to-end tests side by side. */
+const appPort = Number(process.env.PRECIS_E2E_PORT ?? 4173);
+const fakePort = Number(process.env.FAKE_OPENAI_PORT ?? 8787);
 export const chromiumArgs = [
   '--disable-background-networking',
   '--disable-component-update',
@@ -26,7 +29,7 @@ export default defineConfig({
   retries: 0,
   reporter: process.env.CI ? [['list']] : [['list']],
   use: {
-    baseURL: 'http://127.0.0.1:4173',
+    baseURL: `http://127.0.0.1:${appPort}`,
     launchOptions: {
       executablePath: existsSync(chromium) ? chromium : undefined,
       args: [...chromiumArgs, '--enable-unsafe-webgpu'],
@@ -35,11 +38,15 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: 'npx vite preview --host 127.0.0.1 --port 4173 --strictPort',
-      url: 'http://127.0.0.1:4173',
+      command: `npx vite preview --host 127.0.0.1 --port ${appPort} --strictPort`,
+      url: `http://127.0.0.1:${appPort}`,
       reuseExistingServer: !process.env.CI,
       timeout: 60_000,
     },
-    { command: 'node e2e/fixtures/fake-openai.mjs', url: 'http://127.0.0.1:8787/v1/models', reuseExistingServer: !process.env.CI },
+    {
+      command: 'node e2e/fixtures/fake-openai.mjs',
+      url: `http://127.0.0.1:${fakePort}/v1/models`,
+      reuseExistingServer: !process.env.CI,
+    },
   ],
 });

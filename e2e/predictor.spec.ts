@@ -91,7 +91,7 @@ test('shows the exact payload, host and cost, then streams the answer', async ({
   await expect(preview).toContainText('[system]');
   await expect(preview).toContainText('Question:');
   await expect(preview).not.toContainText(RAW_MARKER);
-  await expect(page.getByTestId('payload-host')).toHaveText('127.0.0.1:8787');
+  await expect(page.getByTestId('payload-host')).toHaveText(new URL(FAKE_OPENAI_BASE_URL).host);
   await expect(page.getByTestId('payload-tokens')).toHaveAttribute('data-value', /^[1-9]\d*$/);
   await expect(page.getByTestId('saved-tokens')).toHaveAttribute('data-value', /^[1-9]\d*$/);
   await expect(page.getByTestId('payload-cost-usd')).toHaveAttribute('data-value', /\d/);
