@@ -25,6 +25,15 @@ export interface ChatMessage {
  */
 export type Prompt = { kind: 'plain'; text: string } | { kind: 'chat'; messages: ChatMessage[] };
 
+/** Sizes for the FLOPs estimate of a sweep (2·N_params + 2·n_layer·n_ctx·d_attn per token). */
+export interface ModelArchitecture {
+  /** Every weight in the checkpoint, embeddings included. */
+  parameterCount: number;
+  layers: number;
+  /** d_attn: query heads × head size. */
+  attentionDim: number;
+}
+
 export interface ModelInfo {
   /** Engine-qualified id, e.g. `reference:stories260K` or a web-llm model id. */
   id: string;
@@ -35,6 +44,8 @@ export interface ModelInfo {
   bosId: number | null;
   /** Ids that end a generation (EOS, end-of-turn). */
   stopIds: number[];
+  /** Known for engines that read the weights (optional: other engines may not know it). */
+  architecture?: ModelArchitecture;
 }
 
 export interface SamplingSettings {

@@ -19,7 +19,12 @@ export type PrecisErrorName =
   | 'StorageQuotaError'
   | 'NotEnoughContextsError'
   | 'BankTooLargeError'
-  | 'InvalidArgumentError';
+  | 'InvalidArgumentError'
+  | 'SweepConfigError'
+  | 'EvalItemsError'
+  | 'SweepPausedError'
+  | 'SweepResumeError'
+  | 'SweepTooLargeError';
 
 export class PrecisError extends Error {
   constructor(name: PrecisErrorName, message: string) {
