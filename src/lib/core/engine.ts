@@ -10,7 +10,12 @@
  * - Calls are serialised by the engine's owner (the worker); `interrupt()` is the one call that
  *   may arrive while another is running, and it leaves the engine usable.
  * - Counters accumulate across calls until `resetCounters()`.
+ * - `tokenize`, `detokenize` and `promptIds` may answer at once (in-page engines) or with a
+ *   promise (a server engine tokenises over HTTP): callers always `await` them.
  */
+
+/** A value, or a promise of it. */
+export type MaybePromise<T> = T | Promise<T>;
 
 export type PromptStyle = 'plain' | 'chat';
 
@@ -28,7 +33,7 @@ export type Prompt = { kind: 'plain'; text: string } | { kind: 'chat'; messages:
 export interface ModelInfo {
   /** Engine-qualified id, e.g. `reference:stories260K` or a web-llm model id. */
   id: string;
-  engine: 'reference' | 'webllm';
+  engine: 'reference' | 'webllm' | 'server';
   promptStyle: PromptStyle;
   contextWindowTokens: number;
   vocabSize: number;
@@ -78,10 +83,16 @@ export interface EngineCounters {
 export interface Engine {
   readonly info: ModelInfo;
   /** Encode text without BOS or other special tokens. */
-  tokenize(text: string): number[];
-  detokenize(ids: number[]): string;
+  tokenize(text: string): MaybePromise<number[]>;
+  detokenize(ids: number[]): MaybePromise<string>;
   /** Apply the model's template (BOS, chat template) and return the prompt ids. */
-  promptIds(prompt: Prompt): number[];
+  promptIds(prompt: Prompt): MaybePromise<number[]>;
+  /**
+   * A cheap synchronous token count, for engines whose `tokenize` is remote: chunking cuts
+   * passages with it and then checks each passage's real prompt length once with `promptIds`.
+   * Absent: chunking counts with `tokenize`, which must then answer synchronously.
+   */
+  estimateTokens?(text: string): number;
   generate(
     promptIds: number[],
     settings: SamplingSettings,
