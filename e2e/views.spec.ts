@@ -3,7 +3,7 @@
  * (compressor and where it runs, predictor host, a run in progress); the next step from a blank
  * page; an unknown view; and a run that goes on while another view is shown.
  */
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { existsSync } from 'node:fs';
 import { FAKE_OPENAI_BASE_URL } from './fixtures/fake-openai-client';
 import { addPastedDoc, fixtureDir, go, loadStories, watchConsole, type ViewName } from './fixtures/page-helpers';
