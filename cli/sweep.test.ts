@@ -181,7 +181,7 @@ describe.skipIf(!fixturePresent)('sweep command on stories260K', () => {
     const r = await run(['--config', other, '--out', fullOut]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/SweepResumeError: .*different configuration/);
-  });
+  }, 60_000);
 
   it('with a proxy scorer, scores the re-tokenised text under the scorer and records its ids', async () => {
     const proxyDir = path.join(dir, 'proxy-model');
@@ -205,14 +205,14 @@ describe.skipIf(!fixturePresent)('sweep command on stories260K', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/ContextTooLongError: Context 2 .*model reference:stories260K/);
-  });
+  }, 60_000);
 
   it('reports a bad evaluation line by number', async () => {
     const items = file('bad-items.jsonl', '{"context": "a b", "question": "q?", "answer": "A", "options": ["x", "y"]}\n{"context": "c", "question": "q?", "answer": "E", "options": ["x", "y"]}\n');
     const r = await run(['--config', config('bad-eval.json', { ...grid, eval: { items, predictor: { baseURL: 'http://127.0.0.1:9/v1', model: 'm' }, judge: 'choice' } })]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/EvalItemsError: .*bad-items\.jsonl line 2: .*letter of the right option/);
-  });
+  }, 60_000);
 });
 
 const ITEMS = [
