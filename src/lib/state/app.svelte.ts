@@ -14,6 +14,7 @@ import { Playground } from './playground.svelte';
 import { PredictorState } from './predictor.svelte';
 import { RunStore } from './run.svelte';
 import { DemoStore } from './demo.svelte';
+import { SweepStore } from './sweep.svelte';
 
 export class AppState {
   readonly engine = new EngineStore();
@@ -24,6 +25,7 @@ export class AppState {
   readonly send: SendSession;
   readonly webgpu: WebGpuState = webGpuState();
   readonly demo = new DemoStore();
+  readonly sweep = new SweepStore();
   /** Send a finished run's payload without waiting for approval. */
   autoSend = $state(false);
 

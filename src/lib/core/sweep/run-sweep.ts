@@ -502,21 +502,24 @@ export async function runSweep(plan: SweepPlan, state: SweepOutput, deps: SweepD
       }
       return judgeExact(answer, item.answer);
     };
-    const ask = async (messages: ChatMessage[]): Promise<string> => {
+    // null: the sweep was cancelled while the request was out (the caller aborted it).
+    const ask = async (messages: ChatMessage[]): Promise<string | null> => {
       try {
         return await deps.predict!(messages);
       } catch (err) {
+        if (deps.signal?.aborted) return null;
         state.status = 'paused';
         state.pausedReason = `${errorName(err)}: ${errorMessage(err)}`;
         await deps.save(state);
         throw new SweepPausedError(state.pausedReason);
       }
     };
-    const judged = async (index: number, answer: string): Promise<Judgement> => {
+    const judged = async (index: number, answer: string): Promise<Judgement | null> => {
       try {
         return await judgeOne(index, answer);
       } catch (err) {
         if (errorName(err) === 'SweepResumeError') throw err;
+        if (deps.signal?.aborted) return null;
         state.status = 'paused';
         state.pausedReason = `${errorName(err)}: ${errorMessage(err)}`;
         await deps.save(state);
@@ -533,7 +536,9 @@ export async function runSweep(plan: SweepPlan, state: SweepOutput, deps: SweepD
           const t0 = now();
           const texts = run.compressions.filter((c) => c.item === i).map((c) => c.text);
           const answer = await ask(answerMessages(items[i], texts, 'compressions'));
+          if (answer === null) return cancelled();
           const j = await judged(i, answer);
+          if (j === null) return cancelled();
           run.items.push({ index: i, answer, correct: j.correct, offFormat: j.offFormat, read: j.read, ...(j.judgeReply !== undefined ? { judgeReply: j.judgeReply } : {}) });
           run.timings.answerMs += now() - t0;
           await deps.save(state);
@@ -550,7 +555,9 @@ export async function runSweep(plan: SweepPlan, state: SweepOutput, deps: SweepD
         if (deps.signal?.aborted) return false;
         const texts = mode === 'raw' ? [plan.bank[itemContext[i]]] : [];
         const answer = await ask(answerMessages(items[i], texts, mode));
+        if (answer === null) return false;
         const j = await judged(i, answer);
+        if (j === null) return false;
         b.items.push({ index: i, answer, correct: j.correct, offFormat: j.offFormat, read: j.read, ...(j.judgeReply !== undefined ? { judgeReply: j.judgeReply } : {}) });
         await deps.save(state);
       }
