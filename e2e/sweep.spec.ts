@@ -80,7 +80,14 @@ test('a small sweep with an evaluation set: rows, plots, the fit note, and only 
   for (const [label, ext] of [['SVG', '.svg'], ['PNG', '.png'], ['CSV', '.csv']] as const) {
     const dl = page.waitForEvent('download');
     await fig.getByRole('button', { name: label, exact: true }).click();
-    expect((await dl).suggestedFilename()).toMatch(new RegExp(`\\${ext}$`));
+    const file = await dl;
+    expect(file.suggestedFilename()).toMatch(new RegExp(`\\${ext}$`));
+    const bytes = Buffer.concat(await (await file.createReadStream()).toArray());
+    if (ext === '.png') {
+      expect(bytes.subarray(1, 4).toString('latin1')).toBe('PNG');
+      expect(bytes.length).toBeGreaterThan(2000);
+    }
+    if (ext === '.svg') expect(bytes.toString('utf8')).toContain('<circle');
   }
   const json = page.waitForEvent('download');
   await page.getByTestId('sweep-export-json').click();

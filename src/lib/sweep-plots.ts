@@ -171,30 +171,103 @@ export function download(name: string, data: Blob): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** Draw the SVG on a canvas at 2× and return a PNG (the image loads from a blob: URL). */
+/**
+ * Draw the plot on a canvas at 2× and return a PNG. The page's CSP allows no blob: or data:
+ * image, so the browser cannot rasterise the SVG for us; instead each drawn element of the live
+ * SVG (path, line, circle, rect, text: what Plot emits) is painted with its screen transform
+ * (getCTM) and its computed fill, stroke, width, opacity and font.
+ */
 export async function pngOf(svg: SVGSVGElement): Promise<Blob> {
-  const text = svgFileText(svg);
-  const url = URL.createObjectURL(new Blob([text], { type: 'image/svg+xml' }));
-  try {
-    const img = new Image();
-    await new Promise<void>((resolve, reject) => {
-      img.onload = () => resolve();
-      img.onerror = () => reject(new Error('The plot could not be drawn as an image.'));
-      img.src = url;
-    });
-    const w = Number(svg.getAttribute('width')) || 520;
-    const h = Number(svg.getAttribute('height')) || 300;
-    const canvas = document.createElement('canvas');
-    canvas.width = w * 2;
-    canvas.height = h * 2;
-    const ctx = canvas.getContext('2d')!;
-    ctx.fillStyle = '#ffffff';
-    ctx.fillRect(0, 0, canvas.width, canvas.height);
-    ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
-    return await new Promise<Blob>((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('No PNG was made.'))), 'image/png'));
-  } finally {
-    URL.revokeObjectURL(url);
+  const w = Number(svg.getAttribute('width')) || 520;
+  const h = Number(svg.getAttribute('height')) || 300;
+  const scale = 2;
+  const canvas = document.createElement('canvas');
+  canvas.width = w * scale;
+  canvas.height = h * scale;
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('This browser cannot draw on a canvas.');
+  ctx.fillStyle = '#ffffff';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  const rootBox = svg.viewBox.baseVal;
+  const sx = rootBox && rootBox.width ? w / rootBox.width : 1;
+  const sy = rootBox && rootBox.height ? h / rootBox.height : 1;
+  const paint = (el: SVGGraphicsElement, draw: (c: CanvasRenderingContext2D) => void, path?: Path2D) => {
+    const cs = getComputedStyle(el);
+    if (cs.display === 'none' || cs.visibility === 'hidden') return;
+    const m = el.getCTM();
+    if (!m) return;
+    ctx.setTransform(scale * sx * m.a, scale * sy * m.b, scale * sx * m.c, scale * sy * m.d, scale * sx * m.e, scale * sy * m.f);
+    const opacity = Number(cs.opacity || 1);
+    const fill = cs.fill;
+    const stroke = cs.stroke;
+    if (fill && fill !== 'none') {
+      ctx.globalAlpha = opacity * Number(cs.fillOpacity || 1);
+      ctx.fillStyle = fill;
+      if (path) ctx.fill(path);
+      else {
+        ctx.beginPath();
+        draw(ctx);
+        ctx.fill();
+      }
+    }
+    if (stroke && stroke !== 'none') {
+      ctx.globalAlpha = opacity * Number(cs.strokeOpacity || 1);
+      ctx.strokeStyle = stroke;
+      ctx.lineWidth = parseFloat(cs.strokeWidth) || 1;
+      const dash = cs.strokeDasharray && cs.strokeDasharray !== 'none' ? cs.strokeDasharray.split(/[ ,]+/).map(parseFloat).filter(Number.isFinite) : [];
+      ctx.setLineDash(dash);
+      if (path) ctx.stroke(path);
+      else {
+        ctx.beginPath();
+        draw(ctx);
+        ctx.stroke();
+      }
+      ctx.setLineDash([]);
+    }
+    ctx.globalAlpha = 1;
+  };
+  const num = (el: Element, a: string) => Number(el.getAttribute(a) ?? 0) || 0;
+  for (const el of svg.querySelectorAll<SVGGraphicsElement>('path, line, circle, rect, text')) {
+    switch (el.tagName.toLowerCase()) {
+      case 'path': {
+        const d = el.getAttribute('d');
+        if (d) paint(el, () => undefined, new Path2D(d));
+        break;
+      }
+      case 'line':
+        paint(el, (c) => {
+          c.moveTo(num(el, 'x1'), num(el, 'y1'));
+          c.lineTo(num(el, 'x2'), num(el, 'y2'));
+        });
+        break;
+      case 'circle':
+        paint(el, (c) => c.arc(num(el, 'cx'), num(el, 'cy'), num(el, 'r'), 0, 2 * Math.PI));
+        break;
+      case 'rect':
+        paint(el, (c) => c.rect(num(el, 'x'), num(el, 'y'), num(el, 'width'), num(el, 'height')));
+        break;
+      case 'text': {
+        const cs = getComputedStyle(el);
+        const m = el.getCTM();
+        const text = el.textContent ?? '';
+        if (!m || text === '') break;
+        ctx.setTransform(scale * sx * m.a, scale * sy * m.b, scale * sx * m.c, scale * sy * m.d, scale * sx * m.e, scale * sy * m.f);
+        const size = parseFloat(cs.fontSize) || 10;
+        ctx.font = `${cs.fontWeight} ${size}px ${cs.fontFamily || 'sans-serif'}`;
+        const anchor = cs.textAnchor;
+        ctx.textAlign = anchor === 'middle' ? 'center' : anchor === 'end' ? 'right' : 'left';
+        ctx.textBaseline = 'alphabetic';
+        const dyAttr = el.getAttribute('dy') ?? '0';
+        const dy = dyAttr.endsWith('em') ? parseFloat(dyAttr) * size : parseFloat(dyAttr) || 0;
+        ctx.fillStyle = cs.fill && cs.fill !== 'none' ? cs.fill : '#000';
+        ctx.globalAlpha = Number(cs.opacity || 1);
+        ctx.fillText(text, num(el, 'x'), num(el, 'y') + dy);
+        ctx.globalAlpha = 1;
+        break;
+      }
+    }
   }
+  return await new Promise<Blob>((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('No PNG was made.'))), 'image/png'));
 }
 
 function esc(s: string): string {

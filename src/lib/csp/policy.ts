@@ -65,10 +65,7 @@ export const CSP_DIRECTIVES: readonly CspDirective[] = [
   {
     name: 'img-src',
     governs: 'images',
-    sources: [
-      { value: "'self'", why: 'the favicon' },
-      { value: 'blob:', why: "the PNG download of a sweep plot draws the plot's SVG through an image made from a blob: URL of the page's own data" },
-    ],
+    sources: [{ value: "'self'", why: 'the favicon' }],
   },
   {
     name: 'manifest-src',
