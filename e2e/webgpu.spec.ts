@@ -10,7 +10,7 @@
  * Target: the app at '/', or WEBGPU_HARNESS_URL, a page holding only WebGpuStatus and
  * ModelCatalog wired to the compressor worker (used before the app mounted them).
  */
-import { chromium, expect, test, type Page } from '@playwright/test';
+import { chromium, expect, test, watchCsp, type Page } from './fixtures/test';
 import { existsSync } from 'node:fs';
 import { chromiumArgs } from '../playwright.config';
 import { fixtureDir } from './fixtures/page-helpers';
@@ -86,7 +86,9 @@ test('without --enable-unsafe-webgpu the page says WebGPU is unavailable and why
   const executablePath = testInfo.project.use.launchOptions?.executablePath;
   const browser = await chromium.launch({ executablePath, args: chromiumArgs });
   try {
-    const page = await browser.newPage({ baseURL: testInfo.project.use.baseURL });
+    const context = await browser.newContext({ baseURL: testInfo.project.use.baseURL });
+    const violations = await watchCsp(context);
+    const page = await context.newPage();
     await open(page);
     const status = page.getByTestId('webgpu-status');
     await expect(status).toHaveAttribute('data-available', 'false');
@@ -98,6 +100,7 @@ test('without --enable-unsafe-webgpu the page says WebGPU is unavailable and why
     if (!HARNESS && existsSync(fixtureDir)) {
       await expect(page.getByTestId('engine-select').locator('option[value="reference:stories260K"]')).toHaveCount(1);
     }
+    expect(violations, 'Content-Security-Policy violations').toEqual([]);
   } finally {
     await browser.close();
   }
