@@ -24,7 +24,21 @@ export type PrecisErrorName =
   | 'EvalItemsError'
   | 'SweepPausedError'
   | 'SweepResumeError'
-  | 'SweepTooLargeError';
+  | 'SweepTooLargeError'
+  // Inference servers (server-errors.ts).
+  | 'ServerCannotScoreError'
+  | 'ServerUnreachableError'
+  | 'ServerTimeoutError'
+  | 'ServerHttpError'
+  | 'ServerAuthError'
+  | 'ServerModelNotServedError'
+  | 'ServerResponseError'
+  | 'ServerClampedLogprobError'
+  | 'ServerCorsError'
+  | 'ServerMixedContentError'
+  | 'ServerLocalNetworkError'
+  | 'ServerTemperatureError'
+  | 'ServerHostNotConfirmedError';
 
 export class PrecisError extends Error {
   constructor(name: PrecisErrorName, message: string) {
