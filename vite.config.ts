@@ -4,6 +4,7 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { VitePWA } from 'vite-plugin-pwa';
+import { contentSecurityPolicy } from './scripts/vite-csp';
 import { webllmModels } from './scripts/webllm-models-plugin.ts';
 
 /**
@@ -88,7 +89,7 @@ function pwa(): Plugin[] {
 
 export default defineConfig({
   base: './',
-  plugins: [svelte(), serveModels(), webllmModels(), ...(process.env.VITEST ? [] : pwa())],
+  plugins: [svelte(), serveModels(), contentSecurityPolicy(), webllmModels(), ...(process.env.VITEST ? [] : pwa())],
   resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
   worker: { format: 'es', plugins: () => [webllmModels()] },
   build: { target: 'es2022', chunkSizeWarningLimit: 7000 },

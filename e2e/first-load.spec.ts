@@ -10,10 +10,10 @@
  * only what a first run needs, and even counted with the page's own requests (the shell is then
  * fetched twice) they stay within the budget apart from the reference model.
  */
-import { chromium, expect, test, type BrowserContext } from '@playwright/test';
+import { chromium, expect, test, watchCsp, type BrowserContext } from './fixtures/test';
 import { existsSync } from 'node:fs';
 import { chromiumArgs } from '../playwright.config';
-import { fixtureDir } from './fixtures/page-helpers';
+import { fixtureDir, go } from './fixtures/page-helpers';
 
 const BUDGET_BYTES = 300_000;
 
@@ -49,10 +49,13 @@ async function firstLoad(context: BrowserContext, webgpu: boolean) {
   const page = await context.newPage();
   const { page: transfers, sw, settled } = recordBytes(context);
   await page.goto('/');
+  // Moving between views is hash routing: no request.
+  await go(page, 'models');
   await expect(page.getByTestId('webgpu-status')).toHaveAttribute('data-available', String(webgpu));
   // The catalog is offered as soon as the readiness check is done: no download stands between.
   await expect(page.getByTestId('webllm-model').first()).toBeVisible();
   const catalogCount = await page.getByTestId('webllm-model').count();
+  await go(page, 'compress');
   const gpuOptions = await page.getByTestId('engine-select').locator('option[value$="-MLC"]').count();
   if (existsSync(fixtureDir)) await expect(page.getByTestId('engine-select').locator('option[value="reference:stories260K"]')).toHaveCount(1);
   // Offline storage finished: everything the service worker fetches in the background is done.
@@ -100,11 +103,14 @@ test('first load without WebGPU: at most 300 KB, and the catalog is listed (not 
   const browser = await chromium.launch({ executablePath, args: chromiumArgs });
   try {
     const context = await browser.newContext({ baseURL: testInfo.project.use.baseURL });
+    const csp = await watchCsp(context);
     const r = await firstLoad(context, false);
     report('without WebGPU', r);
     expect(r.catalogCount).toBeGreaterThan(5);
     expect(r.gpuOptions).toBe(0);
+    await go(r.page, 'models');
     await expect(r.page.getByTestId('webllm-model-load').first()).toBeDisabled();
+    expect(csp).toEqual([]);
     expect(r.totalBytes).toBeLessThanOrEqual(BUDGET_BYTES);
     expect(r.totalBytes + r.swBytes - r.swModelBytes).toBeLessThanOrEqual(BUDGET_BYTES);
     expectOnlyFirstRunFiles(r.swUrls);

@@ -9,7 +9,8 @@
  * service worker while the certificate is untrusted, so offline use needs the certificate trusted
  * on the visitor's device (the README says how).
  */
-import { chromium, expect, test } from '@playwright/test';
+import { chromium, expect, test, watchCsp } from './fixtures/test';
+import { go } from './fixtures/page-helpers';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { chromiumArgs } from '../playwright.config';
@@ -49,8 +50,10 @@ test('over HTTPS a LAN-style address is a secure context: WebGPU is offered; off
   });
   try {
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const csp = await watchCsp(context);
     const page = await context.newPage();
     await page.goto(`https://${HOST}:${port}/`);
+    await go(page, 'models');
     expect(await page.evaluate(() => [location.protocol, location.hostname, window.isSecureContext])).toEqual(['https:', HOST, true]);
     await expect(page.getByTestId('webgpu-status')).toHaveAttribute('data-available', 'true');
     await expect(page.getByTestId('webllm-model').first()).toBeVisible();
@@ -60,6 +63,7 @@ test('over HTTPS a LAN-style address is a secure context: WebGPU is offered; off
     await expect(status).toHaveAttribute('data-stored', 'refused');
     await expect(status).toContainText('the browser refused the service worker');
     await expect(status).toContainText(/certificate/i);
+    expect(csp).toEqual([]);
   } finally {
     await browser.close();
   }

@@ -11,13 +11,13 @@
  * before anything was stored says what is needed; storage cleared by the browser while offline
  * is named; a new version found during a run waits until the run ends.
  */
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test, type BrowserContext, type Page } from './fixtures/test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FAKE_OPENAI_BASE_URL, fetchRecordedRequests, resetFakeOpenAI } from './fixtures/fake-openai-client';
-import { addPastedDoc, fixtureDir, loadStories, watchConsole } from './fixtures/page-helpers';
+import { addPastedDoc, fixtureDir, go, loadStories, watchConsole } from './fixtures/page-helpers';
 
 test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}`);
 
@@ -47,6 +47,7 @@ async function addDocs(page: Page, docs: readonly (readonly [string, string])[])
 }
 
 async function settings(page: Page, s: { samples: number; maxTokens: number; seed: number }) {
+  await go(page, 'compress');
   const details = page.getByTestId('run-settings');
   if (!(await details.evaluate((el) => (el as HTMLDetailsElement).open))) await details.getByText('Compression settings').click();
   await page.getByTestId('run-samples').fill(String(s.samples));
@@ -55,6 +56,7 @@ async function settings(page: Page, s: { samples: number; maxTokens: number; see
 }
 
 async function setPredictor(page: Page) {
+  await go(page, 'send');
   await page.getByTestId('predictor-base-url').fill(FAKE_OPENAI_BASE_URL);
   await page.getByTestId('predictor-base-url').press('Tab');
   await page.getByTestId('predictor-model').fill('gpt-4o-mini');
@@ -71,7 +73,7 @@ test('after one visit, an offline reload renders the app, loads the reference en
   const served: { url: string; fromServiceWorker: boolean }[] = [];
   page.on('response', (r) => served.push({ url: r.url(), fromServiceWorker: r.fromServiceWorker() }));
   await page.reload();
-  await expect(page.getByRole('heading', { name: 'Précis', level: 1 })).toBeVisible();
+  await expect(page.getByTestId('nav').first()).toBeVisible();
   await expect(offlineStatus(page)).toHaveAttribute('data-offline', 'true');
   await expect(offlineStatus(page)).toHaveAttribute('data-stored', 'ready');
   await expect(offlineStatus(page)).toContainText('Works offline: your library, the reference engine');
@@ -80,14 +82,15 @@ test('after one visit, an offline reload renders the app, loads the reference en
   // The engine list still offers the reference engine (its HEAD probe is answered from the store).
   await loadStories(page);
   await addDocs(page, STORIES);
-  await page.getByTestId('question').fill('Who was happy?');
   await settings(page, { samples: 1, maxTokens: 16, seed: 5 });
+  await page.getByTestId('question').fill('Who was happy?');
   await page.getByTestId('run-start').click();
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
   await expect(page.getByTestId('compression')).toHaveCount(3);
   expect(Number.isFinite(Number(await page.getByTestId('mi-bits').getAttribute('data-value')))).toBe(true);
 
   // The Send step cannot send and queues nothing, even with auto-send on.
+  await go(page, 'send');
   await expect(page.getByTestId('send-offline')).toContainText(/offline, so nothing can be sent to 127\.0\.0\.1[\s\S]*nothing is queued/);
   await expect(page.getByTestId('send')).toBeDisabled();
   await page.getByTestId('auto-send').check();
@@ -107,12 +110,13 @@ test('offline before anything was stored: the page says what is needed', async (
   const held: { abort: () => Promise<void> }[] = [];
   await context.route('**/models/stories260K/stories260K.bin', (route) => void held.push(route));
   await page.goto('/');
-  await expect(page.getByTestId('engine-select')).toBeVisible();
+  await expect(page.getByTestId('nav').first()).toBeVisible();
   await context.setOffline(true);
   await expect(offlineStatus(page)).toHaveAttribute('data-offline', 'true');
   await expect(offlineStatus(page)).toHaveAttribute('data-stored', 'storing');
   await expect(offlineStatus(page)).toContainText('Offline before Précis was stored on this device');
   await expect(offlineStatus(page)).toContainText('Needed: one visit with the network until the app, its worker and the reference model');
+  await go(page, 'send');
   await expect(page.getByTestId('send-offline')).toBeVisible();
   for (const r of held) await r.abort().catch(() => undefined);
 });
@@ -131,6 +135,7 @@ test('storage cleared by the browser while offline is named, and a model that is
   await expect(offlineStatus(page)).toHaveAttribute('data-offline', 'true');
   await expect(offlineStatus(page)).toHaveAttribute('data-stored', 'cleared');
   await expect(offlineStatus(page)).toContainText("the stored copy of Précis is gone: the browser cleared this site's storage");
+  await go(page, 'compress');
   await page.getByTestId('engine-select').selectOption('reference:stories260K');
   await page.getByTestId('engine-load').click();
   const status = page.getByTestId('engine-status');
@@ -183,9 +188,9 @@ test.describe('a new version during a run', () => {
     await visitAndStore(page, `${origin}/`);
     await loadStories(page);
     await addDocs(page, STORIES);
-    await page.getByTestId('question').fill('Who was happy?');
     // A run long enough to still be running when the update arrives; it is cancelled below.
     await settings(page, { samples: 8, maxTokens: 400, seed: 1 });
+    await page.getByTestId('question').fill('Who was happy?');
     await page.getByTestId('run-start').click();
     await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'running');
     await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
@@ -208,10 +213,11 @@ test.describe('a new version during a run', () => {
     const reloaded = page.waitForEvent('load');
     await page.getByTestId('run-cancel').click();
     await reloaded;
-    await expect(page.getByTestId('engine-select')).toBeVisible();
+    await expect(page.getByTestId('nav').first()).toBeVisible();
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBeUndefined();
     expect(await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())!.waiting)).toBeNull();
     await expect(page.getByTestId('update-banner')).toHaveCount(0);
+    await go(page, 'runs');
     await expect(page.getByTestId('run-item').first()).toHaveAttribute('data-status', 'cancelled');
     expect(problems).toEqual([]);
   });

@@ -110,15 +110,18 @@ registerRoute(
 );
 
 const STORAGE_GONE_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Précis: offline</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 3rem auto; padding: 0 1rem; line-height: 1.5">
+<body>
 <h1>Précis is offline and not stored on this device</h1>
-<p data-testid="offline-status" data-offline="true">This device has no network, and the copy of Précis kept for offline use is gone (the browser may have cleared this site's storage to free space).
-Connect to the network and reload: the app, its worker and the reference model (about 1.3 MB) are stored again. Your documents and runs are kept in this browser's database unless it was cleared too.</p>
+<p data-testid="offline-status" data-offline="true">This device has no network, and the copy of Précis kept for offline use is gone (the browser may have cleared this site's storage to free space; if so, documents and runs kept in this browser may have gone with it).
+Connect to the network and reload: the app, its worker and the reference model (about 1.3 MB) are stored again.</p>
 </body></html>`;
 
 setCatchHandler(async ({ request }) => {
   if (request.mode === 'navigate') {
-    return new Response(STORAGE_GONE_PAGE, { status: 503, headers: { 'Content-Type': 'text/html; charset=utf-8' } });
+    return new Response(STORAGE_GONE_PAGE, {
+      status: 503,
+      headers: { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': "default-src 'none'" },
+    });
   }
   return Response.error();
 });
