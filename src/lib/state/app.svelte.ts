@@ -15,6 +15,8 @@ import { PredictorState } from './predictor.svelte';
 import { RunStore } from './run.svelte';
 import { DemoStore } from './demo.svelte';
 import { SweepStore } from './sweep.svelte';
+import { pwaState } from '../pwa/register';
+import type { PwaState } from '../pwa/pwa-state.svelte';
 
 export class AppState {
   readonly engine = new EngineStore();
@@ -26,6 +28,8 @@ export class AppState {
   readonly webgpu: WebGpuState = webGpuState();
   readonly demo = new DemoStore();
   readonly sweep = new SweepStore();
+  /** Offline readiness and app updates (the service worker). */
+  readonly pwa: PwaState = pwaState();
   /** Send a finished run's payload without waiting for approval. */
   autoSend = $state(false);
 
