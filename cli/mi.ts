@@ -6,18 +6,20 @@
 import { readFileSync } from 'node:fs';
 import { NotEnoughContextsError } from '../src/lib/core/estimator';
 import { runEstimate } from '../src/lib/core/run-estimate';
-import { loadEngineFromDir, parseArgs, required, runCommand, UsageError } from './shared';
+import { ENGINE_USAGE, loadCliEngine, parseArgs, required, runCommand, UsageError } from './shared';
 
 const USAGE = `
 Estimate the mutual information between contexts and their compressions (ESTIMATOR.md) with the
-reference engine: sample M compressions of each context, score every compression under every
+reference engine or the ONNX engine (--engine onnx): sample M compressions of each context, score every compression under every
 context, and average term = s_own - logsumexp_l s_l + ln N.
 
 Usage:
-  npm run --silent mi -- --model DIR --contexts FILE.jsonl [--question Q] --samples M --max-tokens L [--temperature T] [--seed S]
+  npm run --silent mi -- [--engine reference|onnx] --model DIR [--dtype D] --contexts FILE.jsonl [--question Q] --samples M --max-tokens L [--temperature T] [--seed S]
 
 Options:
-  --model DIR         folder with stories260K.bin + tok512.bin, or one checkpoint and one tokenizer *.bin
+${ENGINE_USAGE}
+  --model DIR         reference: folder with stories260K.bin + tok512.bin, or one checkpoint and one
+                      tokenizer *.bin; onnx: a Hugging Face ONNX folder (e.g. stories260K-onnx)
   --contexts FILE     JSON Lines, one context per line: {"text": "..."} (blank lines skipped).
                       At least two contexts: MI compares contexts, so one context is refused
                       (exit 1) rather than reported as 0.
@@ -31,7 +33,9 @@ Options:
 
 Template: the reference engine is a story model, which does not follow instructions, so its
 prompt is BOS + the context, then a newline and the question when one is given (the 'plain'
-template of src/lib/core/prompts.ts, version in "templateVersion").
+template of src/lib/core/prompts.ts, version in "templateVersion"). The onnx engine uses the same
+plain prompt for a model without a chat template (stories260K-onnx) and the model's own chat
+template (tokenizer_config.json) for an instruction model.
 
 Output (one line of JSON on stdout), nats unless named bits:
   miNats, miBits       the unclipped mean of the terms (may be negative); miBitsClipped = max(0, miBits)
@@ -80,7 +84,9 @@ function wholeNumber(value: number, flag: string): number {
 const argv = process.argv.slice(2);
 await runCommand(argv, USAGE, async () => {
   const args = parseArgs(argv, {
+    engine: 'string',
     model: 'string',
+    dtype: 'string',
     contexts: 'string',
     question: 'string',
     samples: 'number',
@@ -94,7 +100,7 @@ await runCommand(argv, USAGE, async () => {
   const modelDir = required(args.model, 'model');
   // Refuse before the model is loaded: never print a number that was not measured.
   if (contexts.length < 2) throw new NotEnoughContextsError(contexts.length);
-  const engine = loadEngineFromDir(modelDir);
+  const engine = await loadCliEngine(args.engine, modelDir, args.dtype);
   const outcome = await runEstimate(engine, {
     contexts,
     question: args.question ?? '',

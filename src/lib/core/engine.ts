@@ -28,13 +28,26 @@ export type Prompt = { kind: 'plain'; text: string } | { kind: 'chat'; messages:
 export interface ModelInfo {
   /** Engine-qualified id, e.g. `reference:stories260K` or a web-llm model id. */
   id: string;
-  engine: 'reference' | 'webllm';
+  engine: 'reference' | 'webllm' | 'onnx';
   promptStyle: PromptStyle;
   contextWindowTokens: number;
   vocabSize: number;
   bosId: number | null;
   /** Ids that end a generation (EOS, end-of-turn). */
   stopIds: number[];
+  /** How the model runs, when the engine can say (the ONNX engine: device, dtype, threads). */
+  runtime?: EngineRuntime;
+}
+
+export interface EngineRuntime {
+  /** `wasm`, `webgpu` (onnxruntime-web) or `cpu` (onnxruntime-node). */
+  device: string;
+  /** Weight variant, e.g. `q4f16`, `q4`, `fp32`. */
+  dtype: string;
+  /** WASM threads in use (1 when the page is not cross-origin isolated). */
+  threads: number;
+  /** One plain-words line for the engine status, e.g. why only one thread is used. */
+  note?: string;
 }
 
 export interface SamplingSettings {

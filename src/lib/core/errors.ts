@@ -19,7 +19,11 @@ export type PrecisErrorName =
   | 'StorageQuotaError'
   | 'NotEnoughContextsError'
   | 'BankTooLargeError'
-  | 'InvalidArgumentError';
+  | 'InvalidArgumentError'
+  | 'ModelFormatError'
+  | 'UnsupportedModelError'
+  | 'UnsupportedDtypeError'
+  | 'ModelTooLargeError';
 
 export class PrecisError extends Error {
   constructor(name: PrecisErrorName, message: string) {
