@@ -40,14 +40,26 @@ function serveModels(): Plugin {
   };
 }
 
+/**
+ * Cross-origin isolation (COOP + COEP) lets the ONNX engine's WASM use several threads
+ * (SharedArrayBuffer). Every same-origin resource is then fine; cross-origin requests must be CORS
+ * requests (the predictor API, the model hosts) or carry Cross-Origin-Resource-Policy. A static
+ * host should send the same two headers (README "Threads"); without them the engine runs on one
+ * thread and says so.
+ */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
 export default defineConfig({
   base: './',
   plugins: [svelte(), serveModels()],
   resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
   worker: { format: 'es' },
   build: { target: 'es2022', chunkSizeWarningLimit: 7000 },
-  server: { port: 5173, strictPort: true },
-  preview: { port: 4173, strictPort: true },
+  server: { port: 5173, strictPort: true, headers: ISOLATION_HEADERS },
+  preview: { port: 4173, strictPort: true, headers: ISOLATION_HEADERS },
   test: {
     include: ['src/**/*.test.ts', 'workers/**/*.test.ts', 'cli/**/*.test.ts', 'e2e/fixtures/**/*.test.ts'],
     environment: 'node',
