@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { existsSync } from 'node:fs';
 import { fixtureDir, watchConsole } from './fixtures/page-helpers';
 

@@ -4,7 +4,7 @@
  * import back to the same library, a run cut short by a reload, and a 50 MB text file.
  * Each test gets a fresh browser context, so a fresh database.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page } from './fixtures/test';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,7 +22,7 @@ function item(page: Page, title: string) {
   return page.getByTestId('doc-item').filter({ hasText: title });
 }
 
-test('paste and import .txt .md .html .pdf, reload, open each', async ({ page }) => {
+test('paste and import .txt .md .html .pdf, reload, open each', async ({ page, cspViolations }) => {
   await page.goto('/');
   await addPasted(page, 'Pasted memo', 'The committee meets on Thursday at nine.');
   await expect(page.getByTestId('doc-item')).toHaveCount(1);
@@ -68,6 +68,11 @@ test('paste and import .txt .md .html .pdf, reload, open each', async ({ page })
   await page.reload();
   await expect(item(page, 'notes')).toHaveAttribute('data-selected', 'false');
   await expect(item(page, 'Harbour log')).toHaveAttribute('data-selected', 'true');
+  // A DOMParser document inherits the page's Content-Security-Policy, so the imported file's own
+  // <style> element is refused (and reported) while its text is extracted: the policy working on
+  // untrusted input, not a fault of the app. Only that report is tolerated here.
+  const fromImportedStyle = (v: string) => /style-src-elem blocked inline|Applying inline style/.test(v);
+  for (let i = cspViolations.length - 1; i >= 0; i--) if (fromImportedStyle(cspViolations[i])) cspViolations.splice(i, 1);
 });
 
 test('duplicates are stored once; empty, binary, encrypted and broken files are refused clearly', async ({ page }) => {

@@ -4,7 +4,7 @@
  * answer, and a run's MI equal to the reference engine's on the same documents. ONNX Runtime's
  * files must come from this origin: any request elsewhere fails the test.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page } from './fixtures/test';
 import { cpSync, createReadStream, existsSync, mkdtempSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';

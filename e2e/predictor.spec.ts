@@ -9,7 +9,7 @@
  * - PREDICTOR_HARNESS_URL: a page with only the predictor components and fixed compressions
  *   (e2e/fixtures/predictor-harness, see its main.ts), for testing them in isolation.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page } from './fixtures/test';
 import {
   FAKE_OPENAI_BASE_URL,
   chatRequests,

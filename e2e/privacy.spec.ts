@@ -19,7 +19,7 @@
  * a GET to http://localhost:8787 by (b).) CORS preflights are not reported as browser requests;
  * the fake server records them, and (c) covers them.
  */
-import { expect, test, type Request } from '@playwright/test';
+import { expect, test, type Request } from './fixtures/test';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import {

@@ -4,7 +4,7 @@
  * each compression the moment it finishes, cancel and resume to the same numbers, survive a
  * reload mid-run, and refuse what cannot be measured or does not fit, by name.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page } from './fixtures/test';
 import { existsSync } from 'node:fs';
 import { addPastedDoc, fixtureDir, loadStories, watchConsole } from './fixtures/page-helpers';
 

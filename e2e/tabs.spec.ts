@@ -3,7 +3,7 @@
  * both work on the same library, a run driven by one tab is not marked interrupted when another
  * opens, and a newer version opened elsewhere never deadlocks: the old tab lets go and says why.
  */
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { existsSync } from 'node:fs';
 import { addPastedDoc, fixtureDir, loadStories } from './fixtures/page-helpers';
 

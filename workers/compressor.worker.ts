@@ -105,17 +105,17 @@ const api = {
   generate(request, onToken) {
     return lock.run(async (): Promise<GenerateReply> => {
       const e = loaded();
-      const promptIds = request.prompt.kind === 'ids' ? request.prompt.ids : e.promptIds(request.prompt);
+      const promptIds = request.prompt.kind === 'ids' ? request.prompt.ids : await e.promptIds(request.prompt);
       const started = performance.now();
       const result = await e.generate(promptIds, request.settings, onToken);
-      return { ...result, promptIds, text: e.detokenize(result.ids), elapsedMs: performance.now() - started };
+      return { ...result, promptIds, text: await e.detokenize(result.ids), elapsedMs: performance.now() - started };
     });
   },
   score(promptIds, continuations, temperature) {
     return lock.run(() => loaded().score(promptIds, continuations, temperature));
   },
   chunk(texts, request) {
-    return lock.run(async () => chunkForCompression(loaded(), texts, request));
+    return lock.run(() => chunkForCompression(loaded(), texts, request));
   },
   estimate(request, onProgress, onCompression, onToken) {
     return lock.run(async () => {
