@@ -10,7 +10,7 @@ import { cpSync, createReadStream, existsSync, mkdtempSync, statSync } from 'nod
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve, sep } from 'node:path';
-import { addPastedDoc, fixtureDir, loadStories, modelsDir, watchConsole } from './fixtures/page-helpers';
+import { addPastedDoc, fixtureDir, go, loadStories, modelsDir, watchConsole } from './fixtures/page-helpers';
 
 const onnxDir = resolve(modelsDir, 'stories260K-onnx');
 test.skip(!existsSync(fixtureDir) || !existsSync(onnxDir), `stories260K and stories260K-onnx fixtures not found in ${modelsDir}`);
@@ -28,6 +28,7 @@ function watchForeignRequests(page: Page): string[] {
 }
 
 async function loadOnnx(page: Page, device: 'wasm' | 'webgpu') {
+  await go(page, 'compress');
   await expect(page.getByTestId('engine-select').locator('option[value="onnx:stories260K"]')).toHaveCount(1);
   if (device === 'webgpu') await expect(page.getByTestId('engine-device').locator('option[value="webgpu"]')).toHaveCount(1);
   await page.getByTestId('engine-device').selectOption(device);
@@ -40,6 +41,7 @@ async function loadOnnx(page: Page, device: 'wasm' | 'webgpu') {
 }
 
 async function greedy(page: Page, maxTokens: number): Promise<string> {
+  await go(page, 'models');
   await page.getByTestId('play-prompt').fill('Once upon a time');
   await page.getByTestId('play-temperature').fill('0');
   await page.getByTestId('play-max-tokens').fill(String(maxTokens));
@@ -55,6 +57,7 @@ test('onnx:stories260K on wasm: known greedy answer, several threads when isolat
   const foreign = watchForeignRequests(page);
   await page.goto('/');
   expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+  await go(page, 'compress');
   await expect(page.getByTestId('onnx-threads')).toHaveAttribute('data-isolated', 'true');
   await loadOnnx(page, 'wasm');
   const threads = Number(await page.getByTestId('engine-status').getAttribute('data-threads'));
@@ -84,6 +87,7 @@ const DOCS = [
 ] as const;
 
 async function runMi(page: Page): Promise<number> {
+  await go(page, 'compress');
   await page.getByTestId('question').fill('Who is in the story?');
   const details = page.getByTestId('run-settings');
   if (!(await details.evaluate((el) => (el as HTMLDetailsElement).open))) await details.getByText('Compression settings').click();
@@ -139,6 +143,7 @@ test('without cross-origin isolation the engine runs on one thread and says so',
     const problems = watchConsole(page);
     await page.goto(`http://127.0.0.1:${port}/`);
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
+    await go(page, 'compress');
     await expect(page.getByTestId('onnx-threads')).toHaveAttribute('data-isolated', 'false');
     await loadOnnx(page, 'wasm');
     await expect(page.getByTestId('engine-status')).toHaveAttribute('data-threads', '1');
@@ -156,6 +161,7 @@ test('a picked folder without tokenizer.json is refused by name; a whole folder 
   await page.goto('/');
   const broken = join(mkdtempSync(join(tmpdir(), 'precis-onnx-e2e-')), 'no-tokenizer');
   cpSync(onnxDir, broken, { recursive: true, filter: (src) => !src.endsWith('tokenizer.json') && !src.endsWith('model.safetensors') });
+  await go(page, 'compress');
   await page.getByText('Load an ONNX model folder from this device').click();
   await page.getByTestId('onnx-folder').setInputFiles(broken);
   await page.getByTestId('onnx-folder-load').click();
@@ -188,12 +194,14 @@ test('without WebGPU the readiness panel offers the CPU engine; the model host i
     });
     const page = await context.newPage();
     await page.goto('/');
+    await go(page, 'models');
     await expect(page.getByTestId('webgpu-status')).toHaveAttribute('data-available', 'false');
     const offer = page.getByTestId('cpu-engine-offer');
     await expect(offer).toContainText('This browser runs models on the CPU: Qwen2.5 0.5B Instruct (q4), about 786 MB');
-    await expect(page.getByTestId('engine-device').locator('option')).toHaveText([/wasm/]);
     await page.getByTestId('cpu-engine-use').click();
+    await expect(page.locator('[data-testid="view"][data-view="compress"]')).toBeVisible();
     await expect(page.getByTestId('engine-select')).toHaveValue('onnx:onnx-community/Qwen2.5-0.5B-Instruct');
+    await expect(page.getByTestId('engine-device').locator('option')).toHaveText([/wasm/]);
     const label = await page.getByTestId('engine-select').locator('option:checked').textContent();
     expect(label).toMatch(/q4 · about 786 MB \(estimate\) · memory about/);
     expect(hostRequests).toEqual([]);
