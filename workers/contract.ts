@@ -16,6 +16,7 @@ import type {
   TokenEvent,
 } from '../src/lib/core/engine';
 import type { ChunkReply, ChunkRequest } from '../src/lib/core/chunk-for-compression';
+import type { ServerEngineConfig } from './engines/server/engine';
 import type {
   EstimateOutcome,
   EstimateProgress,
@@ -32,6 +33,11 @@ export type EngineSpec =
   | { kind: 'reference-bytes'; name: string; checkpoint: ArrayBuffer; tokenizer: ArrayBuffer }
   /** A web-llm prebuilt model, by its model id. */
   | { kind: 'webllm'; modelId: string }
+  /**
+   * An inference server (vLLM, SGLang) over HTTP. `confirmedHost` must name the server's host
+   * when it is not a loopback address: the compressor receives raw document text.
+   */
+  | { kind: 'server'; config: Omit<ServerEngineConfig, 'fetch'>; confirmedHost?: string }
   /** A Hugging Face ONNX model run by transformers.js (workers/engines/onnx/). */
   | OnnxEngineSpec;
 
