@@ -53,7 +53,7 @@ export const CSP_DIRECTIVES: readonly CspDirective[] = [
     sources: [
       {
         value: "'self'",
-        why: "the compressor worker, the pdf.js worker and ONNX Runtime Web's WASM threads (module workers started from its own .mjs in the build) are files of the build; no blob: workers",
+        why: "the compressor worker, the pdf.js worker, the service worker (sw.js) and ONNX Runtime Web's WASM threads (module workers started from its own .mjs in the build) are files of the build; no blob: workers",
       },
     ],
   },
@@ -70,7 +70,7 @@ export const CSP_DIRECTIVES: readonly CspDirective[] = [
   {
     name: 'img-src',
     governs: 'images',
-    sources: [{ value: "'self'", why: 'the favicon' }],
+    sources: [{ value: "'self'", why: 'the favicon and the app icons' }],
   },
   {
     name: 'manifest-src',
