@@ -47,7 +47,7 @@ export async function listCachedOnnxModels(
     const parsed = parseCachedUrl(req.url);
     if (!parsed) continue;
     const entry = byRepo.get(parsed.repo) ?? { repo: parsed.repo, bytes: 0, files: 0, hasWeights: false };
-    entry.bytes += await bytesOf(await cache.match(req));
+    entry.bytes += await bytesOf(await cache.match(req.url));
     entry.files++;
     if (/^onnx\/.+\.onnx(_data)?$/.test(parsed.file)) entry.hasWeights = true;
     byRepo.set(parsed.repo, entry);
