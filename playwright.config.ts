@@ -11,6 +11,9 @@ const chromium = process.env.PRECIS_CHROMIUM ?? '/usr/bin/chromium';
 /** Ports can be moved so that several checkouts run their end-to-end tests side by side. */
 const appPort = Number(process.env.PRECIS_E2E_PORT ?? 4173);
 const fakePort = Number(process.env.FAKE_OPENAI_PORT ?? 8787);
+/** The fixture vLLM server (e2e/fixtures/inference-server-cli.ts); beside the fake predictor by default. */
+const serverFixturePort = Number(process.env.PRECIS_SERVER_FIXTURE_PORT ?? fakePort + 1000);
+process.env.PRECIS_SERVER_FIXTURE_PORT = String(serverFixturePort);
 export const chromiumArgs = [
   '--disable-background-networking',
   '--disable-component-update',
@@ -47,6 +50,12 @@ export default defineConfig({
       command: 'node e2e/fixtures/fake-openai.mjs',
       url: `http://127.0.0.1:${fakePort}/v1/models`,
       reuseExistingServer: !process.env.CI,
+    },
+    {
+      command: `npx tsx e2e/fixtures/inference-server-cli.ts --kind vllm --port ${serverFixturePort}`,
+      url: `http://127.0.0.1:${serverFixturePort}/v1/models`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 60_000,
     },
   ],
 });

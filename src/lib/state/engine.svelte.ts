@@ -163,6 +163,14 @@ export class EngineStore {
     this.info = null;
   }
 
+  /**
+   * Connect to an inference server (vLLM, SGLang). `confirmedHost` is the host the person
+   * confirmed raw documents may go to; the worker refuses any other non-loopback host.
+   */
+  async loadServer(config: Extract<EngineSpec, { kind: 'server' }>['config'], confirmedHost?: string): Promise<void> {
+    await this.load({ kind: 'server', config, confirmedHost }, `${config.servedModel} on ${config.baseURL}`);
+  }
+
   /** Load a llama2.c checkpoint and tokenizer picked from local files (works offline). */
   async loadFiles(checkpoint: File, tokenizer: File): Promise<void> {
     const name = checkpoint.name.replace(/\.bin$/i, '');

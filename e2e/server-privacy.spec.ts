@@ -1,0 +1,79 @@
+/**
+ * A server compressor on this device: raw document text reaches only it, and the predictor
+ * still gets only compressions. The fixture vLLM server (stories260K behind vLLM's wire format,
+ * started by playwright.config.ts on PRECIS_SERVER_FIXTURE_PORT) records every request it gets.
+ * A non-loopback address is not connected without the confirmation that names its host.
+ */
+import { expect, test, type Request } from './fixtures/test';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { FAKE_OPENAI_BASE_URL, FAKE_OPENAI_ORIGIN, chatRequests, fetchRecordedRequests, requestContains, resetFakeOpenAI } from './fixtures/fake-openai-client';
+import { addPastedDoc, fixtureDir, go } from './fixtures/page-helpers';
+
+test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}: the server fixture needs the model`);
+
+const SERVER = `http://127.0.0.1:${process.env.PRECIS_SERVER_FIXTURE_PORT}`;
+
+test('a loopback server compressor gets the raw text; nothing else does; the predictor gets compressions', async ({ context, page, baseURL }) => {
+  test.setTimeout(120_000);
+  const appOrigin = new URL(baseURL ?? 'http://127.0.0.1:4173').origin;
+  await fetch(`${SERVER}/__reset`, { method: 'POST' });
+  await resetFakeOpenAI();
+  const canary = `PRECIS-CANARY-${randomBytes(6).toString('hex')}`;
+  const seen: { url: string; body: string }[] = [];
+  const note = (req: Request) => seen.push({ url: req.url(), body: req.postDataBuffer()?.toString('utf8') ?? '' });
+  context.on('request', note);
+
+  await page.goto('/');
+  await addPastedDoc(page, 'Beach diary', `Mia walked on the beach with her cat. She found a bottle with a note that said ${canary}.`);
+  await addPastedDoc(page, 'Kite story', 'Tom had a red kite. He flew it in the park on windy days.');
+
+  await go(page, 'compress');
+  // Plain http on the LAN is outside the app's Content-Security-Policy: explained, not tried.
+  await page.getByTestId('server-model').fill('stories260K');
+  await page.getByTestId('server-base-url').fill('http://192.168.10.20:8000');
+  await expect(page.getByTestId('server-warning')).toHaveAttribute('data-reason', 'blocked');
+  await expect(page.getByTestId('server-connect')).toBeDisabled();
+  // A host that is not this device needs the confirmation that names it before Connect.
+  await page.getByTestId('server-base-url').fill('https://gpu-box.example:8000');
+  await expect(page.getByTestId('server-host-confirm-label')).toContainText('Raw documents will be sent to gpu-box.example:8000');
+  await expect(page.getByTestId('server-connect')).toBeDisabled();
+  await page.getByTestId('server-host-confirm').check();
+  await expect(page.getByTestId('server-connect')).toBeEnabled();
+
+  await page.getByTestId('server-base-url').fill(SERVER);
+  await page.getByTestId('server-prompt-style').selectOption('plain');
+  await expect(page.getByTestId('server-loopback')).toBeVisible();
+  await page.getByTestId('server-connect').click();
+  await expect(page.getByTestId('server-ready')).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId('header-compressor-host')).toHaveAttribute('data-remote', 'false');
+
+  await page.getByTestId('question').fill('What did Mia find?');
+  await page.getByTestId('run-start').click();
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+  const mi = Number(await page.getByTestId('mi-bits').getAttribute('data-value'));
+  expect(Number.isFinite(mi)).toBe(true);
+
+  await go(page, 'send');
+  await expect(page.getByTestId('left-device-compressor')).toHaveAttribute('data-remote', 'false');
+  await page.getByTestId('predictor-base-url').fill(FAKE_OPENAI_BASE_URL);
+  await page.getByTestId('predictor-key').fill('sk-e2e-server-privacy');
+  await page.getByTestId('predictor-model').fill('gpt-4o-mini');
+  await page.getByTestId('predictor-model').press('Tab');
+  await expect(page.getByTestId('payload-preview')).not.toContainText(canary);
+  await page.getByTestId('send').click();
+  await expect(page.getByTestId('answer')).toHaveAttribute('data-state', 'done', { timeout: 20_000 });
+
+  // The raw text went to the compressor server (its /tokenize), and only there.
+  const serverRecords = (await (await fetch(`${SERVER}/__requests`)).json()) as { path: string; body: string }[];
+  expect(serverRecords.some((r) => r.path === '/tokenize' && r.body.includes(canary))).toBe(true);
+  const carrying = seen.filter((s) => s.url.includes(canary) || s.body.includes(canary)).map((s) => new URL(s.url).origin);
+  expect(carrying.length).toBeGreaterThan(0);
+  expect([...new Set(carrying)]).toEqual([SERVER]);
+  const origins = new Set(seen.map((s) => new URL(s.url).origin).filter((o) => o.startsWith('http')));
+  expect([...origins].filter((o) => ![appOrigin, SERVER, FAKE_OPENAI_ORIGIN].includes(o))).toEqual([]);
+  // The predictor got compressions, never the canary.
+  const received = await fetchRecordedRequests();
+  expect(received.filter((r) => requestContains(r, canary))).toEqual([]);
+  expect(chatRequests(received).length).toBeGreaterThan(0);
+});
