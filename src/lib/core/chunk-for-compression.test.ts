@@ -14,9 +14,9 @@ describe.skipIf(!fixturePresent)('chunkForCompression with the stories260K token
   const engine = loadFixture();
   const window = engine.info.contextWindowTokens;
 
-  it('splits a long document into passages whose full prompts leave room for the budget', () => {
+  it('splits a long document into passages whose full prompts leave room for the budget', async () => {
     const request = { question: 'Where did they play?', maxTokens: 64 };
-    const { budgetTokens, chunks } = chunkForCompression(engine, [story, 'A short one.'], request);
+    const { budgetTokens, chunks } = await chunkForCompression(engine, [story, 'A short one.'], request);
     expect(chunks).toHaveLength(2);
     expect(chunks[0].length).toBeGreaterThan(1);
     expect(chunks[1]).toHaveLength(1);
@@ -29,15 +29,15 @@ describe.skipIf(!fixturePresent)('chunkForCompression with the stories260K token
     expect(chunks[0].map((c) => c.text).join(' ').replace(/\s+/g, ' ')).toBe(story.replace(/\s+/g, ' '));
   });
 
-  it('a bigger token budget leaves smaller passages', () => {
-    const small = chunkForCompression(engine, [story], { question: '', maxTokens: 16 });
-    const big = chunkForCompression(engine, [story], { question: '', maxTokens: 256 });
+  it('a bigger token budget leaves smaller passages', async () => {
+    const small = await chunkForCompression(engine, [story], { question: '', maxTokens: 16 });
+    const big = await chunkForCompression(engine, [story], { question: '', maxTokens: 256 });
     expect(big.budgetTokens).toBeLessThan(small.budgetTokens);
     expect(big.chunks[0].length).toBeGreaterThan(small.chunks[0].length);
   });
 
-  it('refuses a budget that leaves no room for any text, by name', () => {
-    expect(() => chunkForCompression(engine, [story], { question: 'Q?', maxTokens: window - 2 })).toThrow(
+  it('refuses a budget that leaves no room for any text, by name', async () => {
+    await expect(chunkForCompression(engine, [story], { question: 'Q?', maxTokens: window - 2 })).rejects.toThrow(
       expect.objectContaining({ name: 'ContextTooLongError' }),
     );
   });

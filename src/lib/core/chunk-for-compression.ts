@@ -9,7 +9,7 @@
  * split is redone, so what this returns always fits, or the budget could not be made to fit and
  * ContextTooLongError is thrown.
  */
-import type { Chunk } from './chunking';
+import type { Checkpoint, Chunk } from './chunking';
 import { chunkBudgetTokens, chunkText } from './chunking';
 import type { Engine } from './engine';
 import { ContextTooLongError } from './errors';
@@ -37,24 +37,38 @@ export const SEAM_MARGIN_TOKENS = 8;
 /** The smallest budget tried before giving up. */
 const MIN_BUDGET_TOKENS = 16;
 
-export function chunkForCompression(
+/**
+ * `checkpoint` is awaited between token counts (see `ChunkOptions`): the worker yields there and
+ * stops a cancelled split. The engine's `tokenize` and `promptIds` may be synchronous or not.
+ */
+export async function chunkForCompression(
   engine: Pick<Engine, 'info' | 'tokenize' | 'promptIds'>,
   texts: readonly string[],
   request: ChunkRequest,
-): ChunkReply {
+  options: { checkpoint?: Checkpoint } = {},
+): Promise<ChunkReply> {
   const { info } = engine;
-  const prompt = (text: string) =>
-    engine.promptIds(compressionPrompt(info.promptStyle, text, request.question, { sentenceBudget: request.sentenceBudget }));
-  const overhead = prompt('').length;
+  const prompt = async (text: string) =>
+    await engine.promptIds(compressionPrompt(info.promptStyle, text, request.question, { sentenceBudget: request.sentenceBudget }));
+  const overhead = (await prompt('')).length;
   let budget = chunkBudgetTokens(info.contextWindowTokens, overhead + SEAM_MARGIN_TOKENS, request.maxTokens);
-  const count = (s: string) => engine.tokenize(s).length;
-  const fits = (text: string) => prompt(text).length + request.maxTokens <= info.contextWindowTokens;
+  const count = async (s: string) => (await engine.tokenize(s)).length;
+  const fits = async (text: string) => (await prompt(text)).length + request.maxTokens <= info.contextWindowTokens;
+  const checkpoint = options.checkpoint ?? (() => undefined);
   for (;;) {
-    const chunks = texts.map((t) => chunkText(t, count, budget));
-    const spill = chunks.flat().find((c) => !fits(c.text));
+    const chunks: Chunk[][] = [];
+    for (const t of texts) chunks.push(await chunkText(t, count, budget, { checkpoint }));
+    let spill: Chunk | undefined;
+    for (const c of chunks.flat()) {
+      await checkpoint();
+      if (!(await fits(c.text))) {
+        spill = c;
+        break;
+      }
+    }
     if (!spill) return { budgetTokens: budget, chunks };
     if (budget <= MIN_BUDGET_TOKENS) {
-      throw new ContextTooLongError(prompt(spill.text).length + request.maxTokens, info.contextWindowTokens, 'A passage with its prompt and the compression budget');
+      throw new ContextTooLongError((await prompt(spill.text)).length + request.maxTokens, info.contextWindowTokens, 'A passage with its prompt and the compression budget');
     }
     budget = Math.max(MIN_BUDGET_TOKENS, Math.floor(budget * 0.9));
   }

@@ -94,8 +94,9 @@ describe('LibraryStore', () => {
     await lib.init();
     await lib.addPasted('first document', 'first');
     await lib.importFiles([file('# Title\n\nbody', 'doc.md')]);
-    const json = await lib.exportAll();
-    expect(json).toBeTruthy();
+    const blob = await lib.exportAll();
+    expect(blob).toBeTruthy();
+    const json = await blob!.text();
     await lib.deleteAll();
     expect(lib.documents).toEqual([]);
     await lib.importJson(file(json!, 'export.json'));

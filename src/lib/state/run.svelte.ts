@@ -41,6 +41,8 @@ import {
   type RunStatus,
 } from '../storage';
 import type { Exchange } from '../predictor/exchange';
+import { resumeProblem } from '../storage/export-schema';
+import { MAX_BANK_PASSAGES as STORED_MAX_BANK_PASSAGES } from '../storage/limits';
 import { compressor, proxy } from '../worker/client';
 import type { EngineStore } from './engine.svelte';
 import type { LibraryStore } from './library.svelte';
@@ -94,7 +96,7 @@ export interface LiveCompression {
  * Every compression is scored under every passage, so scoring grows with the square of the bank:
  * 64 passages are 4,096 scorings of each sample. Larger selections are refused with advice.
  */
-export const MAX_BANK_PASSAGES = 64;
+export const MAX_BANK_PASSAGES = STORED_MAX_BANK_PASSAGES;
 
 /** At most this many other documents are added as contrast contexts when the bank is too small. */
 const MAX_EXTRA_BANK_DOCS = 7;
@@ -273,6 +275,13 @@ export class RunStore {
       await library.refresh();
       await this.execute(run.id, bank, settings, question, []);
     } catch (err) {
+      if (runId === null && errorName(err) === 'InterruptedError') {
+        // Cancel pressed while the worker was still splitting the documents: nothing was stored.
+        this.clearLive();
+        this.state = 'cancelled';
+        this.notice = 'Cancelled while splitting the documents into passages. Nothing was stored; start again when ready.';
+        return;
+      }
       await this.failRun(runId, err);
     } finally {
       await library.refresh();
@@ -341,6 +350,13 @@ export class RunStore {
       const details = await getRun(runId);
       if (!details) throw new Error('That run is no longer stored.');
       const { run, compressions } = details;
+      // The stored run is checked again (it may be imported or older): the worker gets only
+      // a bank and settings within the limits a new run has.
+      const problem = resumeProblem(run);
+      if (problem) {
+        this.fail({ name: 'InvalidRunError', message: `This run cannot be resumed: its ${problem.path} ${problem.problem}.` });
+        return;
+      }
       if (engine.state !== 'ready' || engine.info?.id !== run.modelId) {
         this.fail({
           name: 'ModelMismatchError',
