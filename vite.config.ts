@@ -3,6 +3,7 @@ import { defineConfig, type Plugin, type Connect } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
+import { contentSecurityPolicy } from './scripts/vite-csp';
 
 /**
  * Model files are never part of the build: the dev and preview servers serve a folder of
@@ -42,7 +43,7 @@ function serveModels(): Plugin {
 
 export default defineConfig({
   base: './',
-  plugins: [svelte(), serveModels()],
+  plugins: [svelte(), serveModels(), contentSecurityPolicy()],
   resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
   worker: { format: 'es' },
   build: { target: 'es2022', chunkSizeWarningLimit: 7000 },

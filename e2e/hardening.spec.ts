@@ -4,11 +4,11 @@
  * stray bytes stays UTF-8 and says so, Cancel stops chunking, the Storage panel follows the
  * library, and the page holds no handle on the worker.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page } from './fixtures/test';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addPastedDoc, fixtureDir, loadStories, ownCompressorWorker } from './fixtures/page-helpers';
+import { addPastedDoc, fixtureDir, go, loadStories, ownCompressorWorker } from './fixtures/page-helpers';
 import { pathologicalFiles } from './fixtures/pathological';
 
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
@@ -129,30 +129,39 @@ test('crafted exports are refused with the path of the bad field, and the librar
     await expect(errors.nth(i)).toContainText(path);
     await expect(errors.nth(i)).toContainText('Nothing was changed');
     await expect(page.getByTestId('doc-item')).toHaveCount(1);
-    await expect(page.getByTestId('run-item')).toHaveCount(0);
   }
   await page.reload();
   await expect(page.getByTestId('doc-item')).toHaveCount(1);
+  await go(page, 'runs');
+  await expect(page.getByTestId('runs-list')).toBeVisible();
   await expect(page.getByTestId('run-item')).toHaveCount(0);
+  await go(page, 'documents');
 
   // The same file without the crafted field imports, with its unknown setting left out.
   const lines = validExport();
   lines.push({ setting: { key: 'evil.flag', value: true } });
   await page.getByTestId('library-import').setInputFiles(write('valid.ndjson', lines));
   await expect(page.getByTestId('doc-item')).toHaveCount(3);
-  await expect(page.getByTestId('run-item')).toHaveCount(2);
   await expect(page.getByTestId('library-notice').last()).toContainText('1 unknown setting(s) were left out');
+  await go(page, 'runs');
+  await expect(page.getByTestId('run-item')).toHaveCount(2);
+  await expect(page.getByTestId('run-item').first()).toHaveAttribute('data-state', 'done');
 });
 
 test('the Storage panel follows the library as documents are added and deleted', async ({ page }) => {
-  await page.goto('/');
+  await page.goto('/#/models');
   const docs = page.getByTestId('storage-documents');
   await expect(docs).toContainText('in 0 documents');
+  await go(page, 'documents');
   await addPastedDoc(page, 'Counted', 'A document the storage panel should count.');
+  await go(page, 'models');
   await expect(docs).toContainText('in 1 document');
   await expect(docs).not.toHaveAttribute('data-bytes', '0');
+  await go(page, 'documents');
   await page.getByTestId('doc-delete').click();
   await page.getByTestId('doc-delete-confirm').click();
+  await expect(page.getByTestId('doc-item')).toHaveCount(0);
+  await go(page, 'models');
   await expect(docs).toContainText('in 0 documents');
 });
 
@@ -162,7 +171,7 @@ test.describe('with the stories260K fixture', () => {
   test('the page holds no handle on the worker; a test starts its own copy of it', async ({ page }) => {
     await page.goto('/?e2e=1');
     await loadStories(page);
-    expect(await page.evaluate(() => Object.keys(window).filter((k) => /precis|compressor/i.test(k)))).toEqual([]);
+    expect(await page.evaluate(() => Object.keys(window).filter((k) => /compressor|worker/i.test(k)))).toEqual([]);
     const call = await ownCompressorWorker(page);
     expect(await call('info')).toBeNull();
     const info = (await call('load', {
@@ -183,6 +192,7 @@ test.describe('with the stories260K fixture', () => {
     writeFileSync(huge, para.repeat(Math.ceil((10 * 1024 * 1024) / para.length)));
     await page.goto('/');
     await loadStories(page);
+    await go(page, 'documents');
     await addPastedDoc(page, 'Kite', 'Lily had a red kite. She ran in the park and the kite went up high.');
     await addPastedDoc(page, 'Dog', 'Tom saw a big dog near the tree. The dog was sad because it lost its ball.');
     await page.getByTestId('doc-file').setInputFiles(huge);
@@ -194,13 +204,13 @@ test.describe('with the stories260K fixture', () => {
     await expect(page.getByTestId('doc-chunks-state')).toHaveAttribute('data-state', 'counting');
     await hugeItem.getByTestId('doc-select').uncheck();
     await expect(hugeItem).toHaveAttribute('data-selected', 'false');
-    // The run's own split waits behind it: Cancel reaches both.
+    // The run's own split waits behind it (in the worker's queue): Cancel reaches it there.
+    await go(page, 'compress');
     await page.getByTestId('run-start').click();
     await expect(page.getByTestId('run-preparing')).toBeVisible();
     await page.getByTestId('run-cancel').click();
     await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'cancelled');
     await expect(page.getByTestId('run-notice')).toContainText('Cancelled while splitting');
-    await expect(page.getByTestId('doc-chunks-state')).toHaveAttribute('data-state', 'stopped');
     // The worker is free again: a new run on the small documents goes through.
     await page.getByTestId('run-start').click();
     await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'done', { timeout: 90_000 });

@@ -4,10 +4,11 @@
  * import back to the same library, a run cut short by a reload, and a 50 MB text file.
  * Each test gets a fresh browser context, so a fresh database.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page } from './fixtures/test';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { go } from './fixtures/page-helpers';
 
 const docs = resolve(import.meta.dirname, 'fixtures/docs');
 const fixture = (name: string) => join(docs, name);
@@ -79,6 +80,8 @@ test('paste and import .txt .md .html .pdf, reload, open each', async ({ page })
   await page.reload();
   await expect(item(page, 'notes')).toHaveAttribute('data-selected', 'false');
   await expect(item(page, 'Harbour log')).toHaveAttribute('data-selected', 'true');
+  // HTML is read by a tokenizer in the import worker, not parsed into a document: the imported
+  // file's own <style> is never applied, so no violation is reported (the fixture checks).
 });
 
 test('duplicates are stored once; empty, binary, encrypted and broken files are refused clearly', async ({ page }) => {
@@ -177,6 +180,7 @@ test('a run cut short by a reload shows as interrupted with its finished compres
     db.close();
   });
   await page.reload();
+  await go(page, 'runs');
   const run = page.locator('[data-testid="run-item"][data-run-id="run-e2e"]');
   await expect(run).toHaveAttribute('data-status', 'interrupted');
   const saved = await page.evaluate(

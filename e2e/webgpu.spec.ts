@@ -10,16 +10,18 @@
  * Target: the app at '/', or WEBGPU_HARNESS_URL, a page holding only WebGpuStatus and
  * ModelCatalog wired to the compressor worker (used before the app mounted them).
  */
-import { chromium, expect, test, type Page } from '@playwright/test';
+import { chromium, expect, test, watchCsp, type Page } from './fixtures/test';
 import { existsSync } from 'node:fs';
 import { chromiumArgs } from '../playwright.config';
-import { compressorWorkerUrl, fixtureDir, ownCompressorWorker } from './fixtures/page-helpers';
+import { compressorWorkerUrl, fixtureDir, go, ownCompressorWorker } from './fixtures/page-helpers';
 
 const HARNESS = process.env.WEBGPU_HARNESS_URL;
 const MODEL_HOSTS = /^https:\/\/([a-z0-9-]+\.)*(huggingface\.co|hf\.co|githubusercontent\.com)\//;
 
+/** Open the page on WebGPU readiness and the catalog (the Models & storage view of the app). */
 async function open(page: Page, query = '') {
   await page.goto(`${HARNESS ?? '/'}${query}`);
+  if (!HARNESS) await go(page, 'models');
 }
 
 test('readiness reports the software adapter and the missing shader-f16', async ({ page }) => {
@@ -48,6 +50,7 @@ test('the catalog offers f32 variants with memory and download sizes', async ({ 
   await expect(qwen).toHaveAttribute('data-default', 'true');
   if (!HARNESS) {
     // The engine select offers the same f32 ids and no f16 ones.
+    await go(page, 'compress');
     const values = await page.getByTestId('engine-select').locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
     expect(values).toContain('Qwen2.5-1.5B-Instruct-q4f32_1-MLC');
     expect(values.some((v) => /f16/.test(v))).toBe(false);
@@ -76,6 +79,7 @@ test('a download that cannot reach the model host ends in a clear error and the 
   await expect(page.getByTestId('webllm-confirm')).toBeVisible();
   await page.getByTestId('engine-load-cancel').click();
   if (!HARNESS && existsSync(fixtureDir)) {
+    await go(page, 'compress');
     await page.getByTestId('engine-select').selectOption('reference:stories260K');
     await page.getByTestId('engine-load').click();
     await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
@@ -86,7 +90,9 @@ test('without --enable-unsafe-webgpu the page says WebGPU is unavailable and why
   const executablePath = testInfo.project.use.launchOptions?.executablePath;
   const browser = await chromium.launch({ executablePath, args: chromiumArgs });
   try {
-    const page = await browser.newPage({ baseURL: testInfo.project.use.baseURL });
+    const context = await browser.newContext({ baseURL: testInfo.project.use.baseURL });
+    const violations = await watchCsp(context);
+    const page = await context.newPage();
     await open(page);
     const status = page.getByTestId('webgpu-status');
     await expect(status).toHaveAttribute('data-available', 'false');
@@ -96,8 +102,10 @@ test('without --enable-unsafe-webgpu the page says WebGPU is unavailable and why
     await expect(status).toContainText(/enable-unsafe-webgpu/);
     await expect(status).toContainText(/reference engine/);
     if (!HARNESS && existsSync(fixtureDir)) {
+      await go(page, 'compress');
       await expect(page.getByTestId('engine-select').locator('option[value="reference:stories260K"]')).toHaveCount(1);
     }
+    expect(violations, 'Content-Security-Policy violations').toEqual([]);
   } finally {
     await browser.close();
   }
@@ -117,16 +125,23 @@ test.describe('real model', () => {
     await smallest.getByTestId('webllm-model-load').click();
     await page.getByTestId('engine-load-confirm').click();
     await expect(page.getByTestId('webllm-load-status')).toHaveAttribute('data-state', 'ready', { timeout: 55 * 60_000 });
+    // The load report is shown with the loaded model: a plain KV-cache model rolls its cache back.
+    const report = page.getByTestId('engine-load-report');
+    if (!HARNESS) {
+      await expect(report).toBeVisible();
+      await expect(report).toHaveAttribute('data-prompt-reuse', 'true');
+      console.log(`load report: ${await report.textContent()}`);
+    }
 
     // The page holds no handle on its worker's API: the test starts its own copy of the worker
     // (after a reload frees the GPU memory the app's copy held) and loads the model from cache.
     const modelId = (await smallest.getAttribute('data-model-id')) ?? '';
     const workerUrl = compressorWorkerUrl(page);
     await page.reload();
-    await page.getByTestId('engine-select').waitFor();
+    await expect(page.locator('[data-testid="nav"]').first()).toBeVisible();
     const call = await ownCompressorWorker(page, workerUrl);
     await call('load', { kind: 'webllm', modelId });
-    const info = (await call('info')) as { engine: string; id: string };
+    const info = (await call('info')) as { engine: string; id: string; loadReport?: { promptReuse: boolean; fastPath: boolean; fastPathToleranceNats: number } };
     const reply = (await call('generate', {
       prompt: { kind: 'chat', messages: [{ role: 'user', content: 'Summarise in one sentence: The committee met on Tuesday and approved the new budget after a long debate.' }] },
       settings: { temperature: 1, topP: 1, maxTokens: 24, seed: 11 },
@@ -137,8 +152,13 @@ test.describe('real model', () => {
     expect(result.reply.ids.length).toBeGreaterThan(0);
     expect(result.scores.length).toBe(result.reply.ids.length);
     const maxDiff = Math.max(...result.scores.map((s, i) => Math.abs(s - result.reply.logprobsNats[i])));
-    console.log(`real model ${result.info.id}: ${result.reply.ids.length} tokens, largest |captured - forced| = ${maxDiff.toExponential(2)} nats`);
-    expect(maxDiff).toBeLessThan(1e-3);
+    const loadReport = result.info.loadReport;
+    console.log(`real model ${result.info.id}: ${result.reply.ids.length} tokens, largest |captured - scored| = ${maxDiff.toExponential(2)} nats, load report ${JSON.stringify(loadReport)}`);
+    expect(loadReport).toBeDefined();
+    expect(loadReport!.promptReuse).toBe(true);
+    // Forced decoding runs the kernels generation ran, so it matches the captured log-probs closely;
+    // the all-positions path (when the check switched it on) is held to the engine's tolerance.
+    expect(maxDiff).toBeLessThan(loadReport!.fastPath ? loadReport!.fastPathToleranceNats : 1e-3);
   });
 });
 
@@ -146,6 +166,7 @@ test('the engine list offers this GPU’s models; Load asks before downloading a
   test.skip(!!HARNESS, 'the engine panel is part of the app only');
   await context.route(MODEL_HOSTS, (route) => route.abort('internetdisconnected'));
   await open(page);
+  await go(page, 'compress');
   const select = page.getByTestId('engine-select');
   const id = 'Qwen2.5-0.5B-Instruct-q4f32_1-MLC';
   await expect(select.locator(`option[value="${id}"]`)).toHaveCount(1);

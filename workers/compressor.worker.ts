@@ -128,10 +128,10 @@ const api = {
   generate(request, onToken) {
     return lock.run(async (): Promise<GenerateReply> => {
       const e = loaded();
-      const promptIds = request.prompt.kind === 'ids' ? request.prompt.ids : e.promptIds(request.prompt);
+      const promptIds = request.prompt.kind === 'ids' ? request.prompt.ids : await e.promptIds(request.prompt);
       const started = performance.now();
       const result = await e.generate(promptIds, request.settings, onToken);
-      return { ...result, promptIds, text: e.detokenize(result.ids), elapsedMs: performance.now() - started };
+      return { ...result, promptIds, text: await e.detokenize(result.ids), elapsedMs: performance.now() - started };
     });
   },
   score(promptIds, continuations, temperature) {
@@ -139,7 +139,7 @@ const api = {
   },
   chunk(texts, request) {
     const signal = cancelSignal();
-    return lock.run(async () => chunkForCompression(loaded(), texts, request, { checkpoint: chunkCheckpoint(signal) }));
+    return lock.run(() => chunkForCompression(loaded(), texts, request, { checkpoint: chunkCheckpoint(signal) }));
   },
   estimate(request, onProgress, onCompression, onToken) {
     const signal = cancelSignal();

@@ -41,4 +41,33 @@ describe.skipIf(!fixturePresent)('chunkForCompression with the stories260K token
       expect.objectContaining({ name: 'ContextTooLongError' }),
     );
   });
+
+  it('with a remote tokenizer, cuts by the estimate and checks each passage once through promptIds', async () => {
+    const request = { question: 'Where did they play?', maxTokens: 64 };
+    const promptCalls: string[] = [];
+    // A server-like engine: asynchronous tokenisation, a cheap local estimate (chars / 3).
+    const remote = {
+      info: engine.info,
+      tokenize: async (s: string) => engine.tokenize(s),
+      promptIds: async (p: Parameters<typeof engine.promptIds>[0]) => {
+        promptCalls.push(p.kind === 'plain' ? p.text : '');
+        return engine.promptIds(p);
+      },
+      estimateTokens: (s: string) => Math.ceil(s.length / 3),
+    };
+    const { chunks } = await chunkForCompression(remote, [story], request);
+    for (const c of chunks.flat()) {
+      const ids = engine.promptIds(compressionPrompt(engine.info.promptStyle, c.text, request.question));
+      expect(ids.length + request.maxTokens).toBeLessThanOrEqual(window);
+    }
+    // One prompt request for the empty template, then at most one per distinct passage tried.
+    expect(new Set(promptCalls).size).toBe(promptCalls.length);
+  });
+
+  it('an asynchronous tokenizer without an estimate is refused by name', async () => {
+    const remote = { info: engine.info, tokenize: async (s: string) => engine.tokenize(s), promptIds: async () => [1] };
+    await expect(chunkForCompression(remote, [story], { question: '', maxTokens: 16 })).rejects.toThrow(
+      expect.objectContaining({ name: 'InvalidArgumentError' }),
+    );
+  });
 });

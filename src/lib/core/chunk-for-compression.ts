@@ -8,11 +8,16 @@
  * checked inside its real prompt; in the rare case one spills, the budget shrinks by 10% and the
  * split is redone, so what this returns always fits, or the budget could not be made to fit and
  * ContextTooLongError is thrown.
+ *
+ * Counting: with the engine's own `tokenize` when it answers synchronously (in-page engines);
+ * with its `estimateTokens` when it has one (a server engine, whose tokenizer is over HTTP).
+ * Either way each passage's real prompt is built once with `promptIds` (one request per
+ * passage on a server, never one per candidate cut).
  */
 import type { Checkpoint, Chunk } from './chunking';
 import { chunkBudgetTokens, chunkText } from './chunking';
 import type { Engine } from './engine';
-import { ContextTooLongError } from './errors';
+import { ContextTooLongError, InvalidArgumentError } from './errors';
 import { compressionPrompt } from './prompts';
 
 /** What a passage must leave room for in the model's window. */
@@ -37,38 +42,55 @@ export const SEAM_MARGIN_TOKENS = 8;
 /** The smallest budget tried before giving up. */
 const MIN_BUDGET_TOKENS = 16;
 
+/** A synchronous token counter from the engine (see the module note). */
+function counterOf(engine: Pick<Engine, 'tokenize' | 'estimateTokens'>): (s: string) => number {
+  if (engine.estimateTokens) return (s) => engine.estimateTokens!(s);
+  return (s) => {
+    const ids = engine.tokenize(s);
+    if (!Array.isArray(ids)) throw new InvalidArgumentError('This engine tokenises asynchronously and offers no token estimate to cut passages with.');
+    return ids.length;
+  };
+}
+
 /**
  * `checkpoint` is awaited between token counts (see `ChunkOptions`): the worker yields there and
- * stops a cancelled split. The engine's `tokenize` and `promptIds` may be synchronous or not.
+ * stops a cancelled split.
  */
 export async function chunkForCompression(
-  engine: Pick<Engine, 'info' | 'tokenize' | 'promptIds'>,
+  engine: Pick<Engine, 'info' | 'tokenize' | 'promptIds' | 'estimateTokens'>,
   texts: readonly string[],
   request: ChunkRequest,
   options: { checkpoint?: Checkpoint } = {},
 ): Promise<ChunkReply> {
   const { info } = engine;
-  const prompt = async (text: string) =>
-    await engine.promptIds(compressionPrompt(info.promptStyle, text, request.question, { sentenceBudget: request.sentenceBudget }));
-  const overhead = (await prompt('')).length;
+  const lengths = new Map<string, number>();
+  const promptLength = async (text: string) => {
+    let n = lengths.get(text);
+    if (n === undefined) {
+      n = (await engine.promptIds(compressionPrompt(info.promptStyle, text, request.question, { sentenceBudget: request.sentenceBudget }))).length;
+      lengths.set(text, n);
+    }
+    return n;
+  };
+  const overhead = await promptLength('');
   let budget = chunkBudgetTokens(info.contextWindowTokens, overhead + SEAM_MARGIN_TOKENS, request.maxTokens);
-  const count = async (s: string) => (await engine.tokenize(s)).length;
-  const fits = async (text: string) => (await prompt(text)).length + request.maxTokens <= info.contextWindowTokens;
+  const count = counterOf(engine);
   const checkpoint = options.checkpoint ?? (() => undefined);
   for (;;) {
     const chunks: Chunk[][] = [];
     for (const t of texts) chunks.push(await chunkText(t, count, budget, { checkpoint }));
-    let spill: Chunk | undefined;
+    let spill: { text: string; promptTokens: number } | null = null;
     for (const c of chunks.flat()) {
       await checkpoint();
-      if (!(await fits(c.text))) {
-        spill = c;
+      const promptTokens = await promptLength(c.text);
+      if (promptTokens + request.maxTokens > info.contextWindowTokens) {
+        spill = { text: c.text, promptTokens };
         break;
       }
     }
     if (!spill) return { budgetTokens: budget, chunks };
     if (budget <= MIN_BUDGET_TOKENS) {
-      throw new ContextTooLongError((await prompt(spill.text)).length + request.maxTokens, info.contextWindowTokens, 'A passage with its prompt and the compression budget');
+      throw new ContextTooLongError(spill.promptTokens + request.maxTokens, info.contextWindowTokens, 'A passage with its prompt and the compression budget');
     }
     budget = Math.max(MIN_BUDGET_TOKENS, Math.floor(budget * 0.9));
   }

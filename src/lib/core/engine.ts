@@ -10,7 +10,12 @@
  * - Calls are serialised by the engine's owner (the worker); `interrupt()` is the one call that
  *   may arrive while another is running, and it leaves the engine usable.
  * - Counters accumulate across calls until `resetCounters()`.
+ * - `tokenize`, `detokenize` and `promptIds` may answer at once (in-page engines) or with a
+ *   promise (a server engine tokenises over HTTP): callers always `await` them.
  */
+
+/** A value, or a promise of it. */
+export type MaybePromise<T> = T | Promise<T>;
 
 export type PromptStyle = 'plain' | 'chat';
 
@@ -28,13 +33,38 @@ export type Prompt = { kind: 'plain'; text: string } | { kind: 'chat'; messages:
 export interface ModelInfo {
   /** Engine-qualified id, e.g. `reference:stories260K` or a web-llm model id. */
   id: string;
-  engine: 'reference' | 'webllm';
+  engine: 'reference' | 'webllm' | 'server';
   promptStyle: PromptStyle;
   contextWindowTokens: number;
   vocabSize: number;
   bosId: number | null;
   /** Ids that end a generation (EOS, end-of-turn). */
   stopIds: number[];
+  /** What the engine found out about its scoring paths while loading (web-llm only). */
+  loadReport?: EngineLoadReport;
+}
+
+/**
+ * The web-llm engine's check of its own scoring paths, made once per load (webllm-engine.ts
+ * `verifyFastPath`), shown with the loaded model and stored with each run.
+ */
+export interface EngineLoadReport {
+  /** One prompt prefill serves every continuation (KV roll-back after each). */
+  promptReuse: boolean;
+  /** Why prompt reuse is on or off. */
+  promptReuseNote: string;
+  /** Continuations are scored with the all-positions function instead of one decode step per token. */
+  fastPath: boolean;
+  /** Why the all-positions path is on or off. */
+  fastPathNote: string;
+  /** Largest per-token |all-positions - forced decoding| found by the check (nats); null if not measured. */
+  fastPathMaxDiffNats: number | null;
+  /** The per-token tolerance the largest difference was held to (nats). */
+  fastPathToleranceNats: number;
+  /** Root mean square of the per-token differences (nats); null if not measured; absent in older runs. */
+  fastPathRmsDiffNats?: number | null;
+  /** The tolerance the root mean square was held to (nats); absent in older runs. */
+  fastPathRmsToleranceNats?: number;
 }
 
 export interface SamplingSettings {
@@ -78,10 +108,16 @@ export interface EngineCounters {
 export interface Engine {
   readonly info: ModelInfo;
   /** Encode text without BOS or other special tokens. */
-  tokenize(text: string): number[];
-  detokenize(ids: number[]): string;
+  tokenize(text: string): MaybePromise<number[]>;
+  detokenize(ids: number[]): MaybePromise<string>;
   /** Apply the model's template (BOS, chat template) and return the prompt ids. */
-  promptIds(prompt: Prompt): number[];
+  promptIds(prompt: Prompt): MaybePromise<number[]>;
+  /**
+   * A cheap synchronous token count, for engines whose `tokenize` is remote: chunking cuts
+   * passages with it and then checks each passage's real prompt length once with `promptIds`.
+   * Absent: chunking counts with `tokenize`, which must then answer synchronously.
+   */
+  estimateTokens?(text: string): number;
   generate(
     promptIds: number[],
     settings: SamplingSettings,

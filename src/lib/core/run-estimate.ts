@@ -225,21 +225,23 @@ function warningsFor(settings: SamplingSettings): string[] {
 }
 
 /** Prompt ids per context, each checked to leave room for maxTokens in the window. */
-export function buildPromptIds(engine: Engine, request: EstimateRequest): number[][] {
+export async function buildPromptIds(engine: Engine, request: EstimateRequest): Promise<number[][]> {
   const window = engine.info.contextWindowTokens;
   const { maxTokens } = request.settings;
-  return request.contexts.map((context, l) => {
+  const all: number[][] = [];
+  for (const [l, context] of request.contexts.entries()) {
     const prompt = compressionPrompt(engine.info.promptStyle, context, request.question, {
       sentenceBudget: request.sentenceBudget,
     });
-    const ids = engine.promptIds(prompt);
+    const ids = await engine.promptIds(prompt);
     // Every compression (up to maxTokens ids) is scored under every context, so each prompt
     // must hold the longest possible compression, not just its own.
     if (ids.length + maxTokens > window) {
       throw new ContextTooLongError(ids.length + maxTokens, window, `Context ${l + 1} with its prompt and a ${maxTokens}-token compression`);
     }
-    return ids;
-  });
+    all.push(ids);
+  }
+  return all;
 }
 
 /** Run one estimate. See the module note for the schedule, edge cases and cancellation. */
@@ -253,7 +255,7 @@ export async function runEstimate(
   const n = request.contexts.length;
   const m = request.samplesPerContext;
   const settings = { ...request.settings };
-  const promptIds = buildPromptIds(engine, request);
+  const promptIds = await buildPromptIds(engine, request);
 
   const slots: (GeneratedCompression | null)[] = new Array(n * m).fill(null);
   for (const c of request.resume ?? []) {
@@ -314,8 +316,8 @@ export async function runEstimate(
         context: i,
         sample: j,
         seed,
-        text: streamed ? texts.join('') : engine.detokenize(result.ids),
-        tokenTexts: streamed ? texts : result.ids.map((id) => engine.detokenize([id])),
+        text: streamed ? texts.join('') : await engine.detokenize(result.ids),
+        tokenTexts: streamed ? texts : await Promise.all(result.ids.map(async (id) => engine.detokenize([id]))),
         ids: result.ids,
         logprobsNats: result.logprobsNats,
         stopReason: result.stopReason,

@@ -106,4 +106,16 @@ describe('LibraryStore', () => {
     expect(lib.errors.at(-1)?.name).toBe('ImportFormatError');
     expect(lib.documents).toHaveLength(2);
   });
+
+  it('re-measures storage when documents or runs change, once the figures were asked for', async () => {
+    const lib = new LibraryStore();
+    await lib.init();
+    await lib.refreshStorage();
+    expect(lib.storage?.documentCount).toBe(0);
+    await lib.addPasted('counted text', 'counted');
+    await vi.waitFor(() => expect(lib.storage?.documentCount).toBe(1));
+    expect(lib.storage!.documentsBytes).toBeGreaterThan(0);
+    await lib.delete(lib.documents[0].id);
+    await vi.waitFor(() => expect(lib.storage?.documentCount).toBe(0));
+  });
 });

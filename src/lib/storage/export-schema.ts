@@ -121,6 +121,19 @@ export const exchangeSchema = v.object({
   error: namedError,
 });
 
+/** The engine's load report stored with a run (`EngineLoadReport` in core/engine.ts). */
+const NOTE_MAX_CHARS = 2000;
+const engineReportSchema = v.object({
+  promptReuse: v.boolean(),
+  promptReuseNote: str(NOTE_MAX_CHARS),
+  fastPath: v.boolean(),
+  fastPathNote: str(NOTE_MAX_CHARS),
+  fastPathMaxDiffNats: v.nullable(nonNeg),
+  fastPathToleranceNats: nonNeg,
+  fastPathRmsDiffNats: v.optional(v.nullable(nonNeg)),
+  fastPathRmsToleranceNats: v.optional(nonNeg),
+});
+
 export const runSchema = v.object({
   id,
   createdAt: time,
@@ -134,6 +147,7 @@ export const runSchema = v.object({
   bank: list(bankEntrySchema, L.MAX_BANK_PASSAGES),
   miResult: v.nullish(miResultSchema),
   error: namedError,
+  engineReport: v.optional(engineReportSchema),
 });
 
 export const exportedRunSchema = v.object({
@@ -172,7 +186,8 @@ function describe(value: unknown): string {
 function problemOf(issue: v.BaseIssue<unknown>): string {
   if (issue.kind === 'schema') {
     if (issue.input === undefined) return 'is missing';
-    return `should be ${issue.expected === 'Object' ? 'an object' : issue.expected === 'Array' ? 'a list' : issue.expected ?? 'something else'} (it is ${describe(issue.input)})`;
+    const expected: Record<string, string> = { Object: 'an object', Array: 'a list', number: 'a number', string: 'a string', boolean: 'true or false' };
+    return `should be ${expected[issue.expected ?? ''] ?? issue.expected ?? 'something else'} (it is ${describe(issue.input)})`;
   }
   // Validation messages from this module read as a predicate; valibot's own say "Invalid …".
   if (issue.message && !issue.message.startsWith('Invalid')) return issue.message;
@@ -232,6 +247,7 @@ export function runRecordOf(r: ExportedRunIn): { run: RunRecord; compressions: O
       bank,
       miResult: run.miResult ?? null,
       error: run.error ?? null,
+      ...(run.engineReport ? { engineReport: run.engineReport } : {}),
     },
     compressions: r.compressions.map((c) => ({ ...c, savedAt: c.savedAt ?? run.updatedAt ?? run.createdAt })),
     exchanges: (r.exchanges ?? []).map((e) => ({ ...e, usage: e.usage ?? null })),
