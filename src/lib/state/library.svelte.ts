@@ -12,6 +12,7 @@ import { SvelteSet } from 'svelte/reactivity';
 import { errorMessage, errorName } from '../core/errors';
 import type { ImportProgress } from '../import/import-file';
 import { localIo, type ImportedDocument, type LibraryIo } from '../import/library-io';
+import { announceRun, onRunAnnounced } from './run-channel';
 import {
   addDocument,
   clearAll,
@@ -92,6 +93,7 @@ export class LibraryStore {
   quotaError = $derived(this.errors.find((e) => e.name === 'StorageQuotaError') ?? null);
 
   private unsubscribe: (() => void) | null = null;
+  private unsubscribeRuns: (() => void) | null = null;
   private storageMeasuring: Promise<void> | null = null;
   private storageStale = false;
 
@@ -100,6 +102,8 @@ export class LibraryStore {
 
   /** Call once on page start: watch the connection, mark interrupted runs, load everything. */
   async init(): Promise<void> {
+    // Another tab started, advanced, finished or deleted a run: the runs list follows.
+    this.unsubscribeRuns ??= onRunAnnounced(() => void this.refresh());
     this.unsubscribe ??= onDbEvent((event) => {
       if (event.kind === 'blocked') {
         this.dbProblem = 'Précis is open in another tab with an older version. Close or reload that tab.';
@@ -124,6 +128,8 @@ export class LibraryStore {
   dispose(): void {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    this.unsubscribeRuns?.();
+    this.unsubscribeRuns = null;
   }
 
   async refresh(): Promise<void> {
@@ -296,6 +302,7 @@ export class LibraryStore {
   async deleteRun(id: string): Promise<void> {
     await this.run(async () => {
       await deleteRun(id);
+      announceRun({ runId: id, status: 'deleted' });
       await this.refresh();
     });
   }
