@@ -182,5 +182,5 @@ describe('crafted exports are refused by path and change nothing', () => {
     const summary = await importJson(await blob.text());
     expect(summary.documentsAdded).toBe(40);
     expect(await snapshot()).toEqual(before);
-  });
+  }, 120_000);
 });
