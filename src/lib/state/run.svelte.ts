@@ -297,6 +297,7 @@ export class RunStore {
         this.notice = 'Cancelled while splitting the documents into passages. Nothing was stored; start again when ready.';
         return;
       }
+      engine.noteFailure(err);
       await this.failRun(runId, err);
     } finally {
       await library.refresh();
@@ -414,6 +415,7 @@ export class RunStore {
         await this.execute(runId, run.bank, run.settings, run.question, resume);
       });
     } catch (err) {
+      engine.noteFailure(err);
       await this.failRun(runId, err);
     } finally {
       await library.refresh();
