@@ -26,6 +26,9 @@ import { ReferenceEngine } from './engines/reference/engine';
 import { chunkForCompression } from '../src/lib/core/chunk-for-compression';
 import { runEstimate } from '../src/lib/core/run-estimate';
 import { nowMs, yieldToEventLoop } from './engines/reference/yield';
+import { deleteModelFiles, listCachedModels } from '../src/lib/webgpu/cache';
+import { findModelRecord, modelRecords } from '../src/lib/webgpu/model-list';
+import { InvalidArgumentError } from '../src/lib/core/errors';
 
 let engine: Engine | null = null;
 const lock = new Mutex();
@@ -162,6 +165,14 @@ const api = {
   estimate(request, onProgress, onCompression, onToken) {
     const signal = cancelSignal();
     return lock.run(async () => runEstimate(loaded(), request, { signal, onProgress, onCompression, onToken }));
+  },
+  async cachedModels() {
+    return listCachedModels(modelRecords(), self.caches);
+  },
+  async deleteCachedModel(modelId) {
+    const record = findModelRecord(modelId);
+    if (!record) throw new InvalidArgumentError(`${modelId} is not a web-llm model this app knows.`);
+    if (self.caches) await deleteModelFiles(record, self.caches);
   },
   async interrupt() {
     cancelEpoch++;

@@ -15,6 +15,8 @@ import { Playground } from './playground.svelte';
 import { PredictorState } from './predictor.svelte';
 import { RunStore } from './run.svelte';
 import { DemoStore } from './demo.svelte';
+import { pwaState } from '../pwa/register';
+import type { PwaState } from '../pwa/pwa-state.svelte';
 
 export class AppState {
   readonly engine = new EngineStore();
@@ -25,6 +27,8 @@ export class AppState {
   readonly send: SendSession;
   readonly webgpu: WebGpuState = webGpuState();
   readonly demo = new DemoStore();
+  /** Offline readiness and app updates (the service worker). */
+  readonly pwa: PwaState = pwaState();
   /** Send a finished run's payload without waiting for approval. */
   autoSend = $state(false);
 
