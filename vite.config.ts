@@ -3,7 +3,7 @@ import { defineConfig, type Plugin, type Connect } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
-import { contentSecurityPolicy } from './scripts/vite-csp';
+import { contentSecurityPolicy } from './scripts/vite-csp.ts';
 
 /**
  * Model files are never part of the build: the dev and preview servers serve a folder of
