@@ -40,6 +40,31 @@ export interface ModelInfo {
   bosId: number | null;
   /** Ids that end a generation (EOS, end-of-turn). */
   stopIds: number[];
+  /** What the engine found out about its scoring paths while loading (web-llm only). */
+  loadReport?: EngineLoadReport;
+}
+
+/**
+ * The web-llm engine's check of its own scoring paths, made once per load (webllm-engine.ts
+ * `verifyFastPath`), shown with the loaded model and stored with each run.
+ */
+export interface EngineLoadReport {
+  /** One prompt prefill serves every continuation (KV roll-back after each). */
+  promptReuse: boolean;
+  /** Why prompt reuse is on or off. */
+  promptReuseNote: string;
+  /** Continuations are scored with the all-positions function instead of one decode step per token. */
+  fastPath: boolean;
+  /** Why the all-positions path is on or off. */
+  fastPathNote: string;
+  /** Largest per-token |all-positions - forced decoding| found by the check (nats); null if not measured. */
+  fastPathMaxDiffNats: number | null;
+  /** The per-token tolerance the largest difference was held to (nats). */
+  fastPathToleranceNats: number;
+  /** Root mean square of the per-token differences (nats); null if not measured; absent in older runs. */
+  fastPathRmsDiffNats?: number | null;
+  /** The tolerance the root mean square was held to (nats); absent in older runs. */
+  fastPathRmsToleranceNats?: number;
 }
 
 export interface SamplingSettings {

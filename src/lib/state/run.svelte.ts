@@ -267,7 +267,7 @@ export class RunStore {
         }
       }
       this.bank = bank;
-      const run = await createRun({ question, docIds: questionIds, modelId: info.id, settings, bank });
+      const run = await createRun({ question, docIds: questionIds, modelId: info.id, settings, bank, engineReport: info.loadReport });
       runId = run.id;
       this.runId = run.id;
       await library.refresh();

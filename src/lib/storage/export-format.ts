@@ -6,6 +6,7 @@
  * before anything is written. Secrets never appear in a file: settings whose key looks like a
  * secret are left out, and any property with such a name is stripped wherever it occurs.
  */
+import { checkEngineReport } from './engine-report';
 import { ImportFormatError } from './errors';
 import type { CompressionRecord, DocKind, DocumentRecord, ExchangeRecord, RunRecord, RunStatus, SettingRecord } from './schema';
 import { isSecretKey } from './settings';
@@ -106,6 +107,7 @@ function checkRun(r: unknown, path: string, p: Problems): void {
   if (p.need(run, rp, 'status', 'string') && !RUN_STATUSES.includes(run.status as RunStatus)) {
     p.add(`${rp}.status`, `should be one of ${RUN_STATUSES.join(', ')}`);
   }
+  if (run.engineReport !== undefined) for (const problem of checkEngineReport(run.engineReport, `${rp}.engineReport`).problems) p.list.push(problem);
   if (p.need(run, rp, 'docIds', 'array') && !(run.docIds as unknown[]).every((x) => typeof x === 'string')) {
     p.add(`${rp}.docIds`, 'should be a list of ids');
   }

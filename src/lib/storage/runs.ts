@@ -7,6 +7,7 @@
  * turns runs left `running` by a previous page into `interrupted`; resuming one is
  * `setRunStatus(id, 'running')` and appending the compressions still missing.
  */
+import type { EngineLoadReport } from '../core/engine';
 import { getDb } from './db';
 import { mapQuota, NotFoundError } from './errors';
 import type {
@@ -25,6 +26,8 @@ export interface NewRun {
   modelId: string;
   settings: RunSettings;
   bank: BankEntry[];
+  /** The engine's load report (web-llm), kept with the run. */
+  engineReport?: EngineLoadReport;
   /** Optional fixed id (import, tests); a random UUID otherwise. */
   id?: string;
 }
@@ -55,6 +58,7 @@ export async function createRun(input: NewRun): Promise<RunRecord> {
     bank: input.bank.map((b) => ({ docId: b.docId, chunkIndex: b.chunkIndex, text: b.text })),
     miResult: null,
     error: null,
+    ...(input.engineReport ? { engineReport: copyEngineReport(input.engineReport) } : {}),
   };
   const db = await getDb();
   await mapQuota('The run', async () => {
@@ -66,6 +70,20 @@ export async function createRun(input: NewRun): Promise<RunRecord> {
     ]);
   });
   return run;
+}
+
+/** A plain copy of the known fields (the page may hand over a reactive proxy, which IndexedDB cannot clone). */
+export function copyEngineReport(r: EngineLoadReport): EngineLoadReport {
+  return {
+    promptReuse: r.promptReuse,
+    promptReuseNote: r.promptReuseNote,
+    fastPath: r.fastPath,
+    fastPathNote: r.fastPathNote,
+    fastPathMaxDiffNats: r.fastPathMaxDiffNats,
+    fastPathToleranceNats: r.fastPathToleranceNats,
+    ...(r.fastPathRmsDiffNats !== undefined ? { fastPathRmsDiffNats: r.fastPathRmsDiffNats } : {}),
+    ...(r.fastPathRmsToleranceNats !== undefined ? { fastPathRmsToleranceNats: r.fastPathRmsToleranceNats } : {}),
+  };
 }
 
 export function runMeta(run: RunRecord): RunMeta {

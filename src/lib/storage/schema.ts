@@ -12,7 +12,7 @@
  * Only the repository modules in this folder open transactions on these stores.
  */
 import type { DBSchema, IDBPDatabase } from 'idb';
-import type { ChatMessage, SamplingSettings } from '../core/engine';
+import type { ChatMessage, EngineLoadReport, SamplingSettings } from '../core/engine';
 
 export const DB_NAME = 'precis';
 export const DB_VERSION = 1;
@@ -74,6 +74,12 @@ export interface RunRecord {
   miResult: unknown;
   /** Why a run failed, when it did. */
   error: { name: string; message: string } | null;
+  /**
+   * The engine's load report when the run started (web-llm: prompt reuse and the all-positions
+   * scoring path, on or off and why, with the measured difference). Absent for the reference
+   * engine and in runs saved before it was kept. An optional field: no schema version change.
+   */
+  engineReport?: EngineLoadReport;
 }
 
 /** What the `runs` store holds: the run without its bank (kept in `runBanks`). */

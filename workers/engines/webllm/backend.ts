@@ -35,5 +35,15 @@ export interface WebLlmBackend {
    * model library has no all-positions function.
    */
   verifyAllPositions?: (ids: number[]) => Promise<{ rows: Float32Array; rowLength: number }>;
+  /**
+   * Most positions one `verifyAllPositions` call may take: the prefill chunk, capped by a byte
+   * budget and the device's buffer limits (internals.ts `planVerifyRows`). Defaults to
+   * `prefillChunkTokens`.
+   */
+  verifyMaxRows?: number;
+  /** Why the GPU device is gone (lost, or web-llm unloaded the model because of it), or null. */
+  deviceLost?: () => string | null;
+  /** Wait until GPU errors of the calls made so far have surfaced (error scopes, `device.lost`). */
+  settle?: () => Promise<void>;
   unload(): Promise<void>;
 }

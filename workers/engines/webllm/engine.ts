@@ -13,7 +13,9 @@
  *    forces (see logit-capture.ts), and log-probs are never altered by penalties. Our
  *    temperature, top-p and seed are applied per call by the processor.
  * 5. Wrap the engine's internals (tokenizer, chat config, KV roll-back, all-positions verify) and
- *    run the scoring self-check once (prompt reuse and fast path against forced decoding).
+ *    run the scoring self-check once (prompt reuse and fast path against forced decoding). The
+ *    engine is returned only if the GPU device survived the check (`startWebLlmEngine`); its
+ *    `info.loadReport` says what the check found.
  *
  * Weights come from the hosts in web-llm's prebuilt records (huggingface.co, model libraries from
  * raw.githubusercontent.com) and are cached by web-llm in the Cache API (`webllm/model`,
@@ -27,7 +29,7 @@ import { parseModelId } from '../../../src/lib/webgpu/catalog';
 import { WebGpuUnavailableError } from '../../../src/lib/webgpu/errors';
 import { assertWebGpuUsable, probeWebGpu } from '../../../src/lib/webgpu/readiness';
 import type { LoadProgress } from '../../contract';
-import { backendFromMlcEngine } from './internals';
+import { backendFromMlcEngine, type MlcEngineSlice } from './internals';
 import { mapLoadError } from './load-errors';
 import { LogitCapture } from './logit-capture';
 import { LoadProgressMapper } from './progress';
@@ -77,17 +79,53 @@ export async function createWebLlmEngine(modelId: string, onProgress: (p: LoadPr
     await mlc.unload().catch(() => undefined);
     throw mapLoadError(err, modelId);
   }
+  return startWebLlmEngine(mlc, modelId, capture, onProgress);
+}
 
-  let engine: WebLlmEngine;
-  try {
-    const { backend } = backendFromMlcEngine(mlc, modelId);
-    engine = new WebLlmEngine(backend, capture);
-  } catch (err) {
-    await mlc.unload().catch(() => undefined);
-    throw err;
+/** The part of MLCEngine the load uses after the first `reload`. */
+export interface ReloadableMlc extends MlcEngineSlice {
+  reload(modelId: string, chatOpts?: Record<string, unknown>): Promise<void>;
+}
+
+/**
+ * After web-llm loaded the model: wrap its internals, run the scoring self-check, and return a
+ * ready engine only if the GPU device survived it. When the device is lost during the check of the
+ * all-positions path (a buffer the GPU could not hold), the model is loaded once more without
+ * that path; a second loss, or one outside that check, fails the load with DeviceLostError.
+ */
+export async function startWebLlmEngine(
+  mlc: ReloadableMlc,
+  modelId: string,
+  capture: LogitCapture,
+  onProgress: (p: LoadProgress) => void = () => {},
+): Promise<WebLlmEngine & Engine> {
+  let verifyOffReason: string | undefined;
+  for (;;) {
+    let engine: WebLlmEngine;
+    try {
+      const { backend, report } = backendFromMlcEngine(mlc, modelId, { allowVerify: verifyOffReason === undefined, verifyOffReason });
+      engine = new WebLlmEngine(backend, capture, report);
+    } catch (err) {
+      await mlc.unload().catch(() => undefined);
+      throw err;
+    }
+    onProgress({ phase: 'compiling', fraction: 0.995, text: 'Checking the scoring paths on this model' });
+    try {
+      const fast = await engine.verifyFastPath();
+      onProgress({ phase: 'compiling', fraction: 0.999, text: fast.note });
+      return engine;
+    } catch (err) {
+      const probing = verifyOffReason === undefined && engine.fastPathStatus().available;
+      await engine.dispose().catch(() => undefined);
+      if (!(err instanceof Error && err.name === 'DeviceLostError') || !probing) throw mapLoadError(err, modelId);
+      verifyOffReason = `the GPU device was lost while the all-positions path was checked (${err.message}); the model was loaded again without it`;
+      onProgress({ phase: 'compiling', fraction: 0.99, text: 'The GPU was lost while checking the fast scoring path; loading the model again without it' });
+      try {
+        await mlc.reload(modelId, { ...NEUTRAL_CHAT_OPTIONS });
+      } catch (reloadErr) {
+        await mlc.unload().catch(() => undefined);
+        throw mapLoadError(reloadErr, modelId);
+      }
+    }
   }
-  onProgress({ phase: 'compiling', fraction: 0.995, text: 'Checking the scoring paths on this model' });
-  const fast = await engine.verifyFastPath();
-  onProgress({ phase: 'compiling', fraction: 0.999, text: fast.note });
-  return engine;
 }

@@ -33,7 +33,36 @@ export function fakeLogits(seq: readonly number[]): Float32Array {
   return row;
 }
 
+/** The three kernels of a compiled model library whose logits web-llm or internals.ts read. */
+export type Kernel = 'prefill' | 'decode' | 'verify';
+const KERNEL_INDEX: Record<Kernel, number> = { prefill: 1, decode: 2, verify: 3 };
+
+/**
+ * The toy model as one kernel computes it: `fakeLogits(seq)` times (1 + relNoise * u), u in
+ * [-1, 1] from a hash of (seed, kernel, the whole sequence, k). Deterministic for the same kernel
+ * and input, as GPU kernels are; different kernels round differently. relNoise 1e-3 is about what
+ * f16 accumulation in differently tiled kernels gives (f16 has 11 significant bits, 2^-11 = 4.9e-4).
+ */
+export function kernelLogits(seq: readonly number[], kernel: Kernel, relNoise: number, seed = 1): Float32Array {
+  const row = fakeLogits(seq);
+  if (relNoise === 0) return row;
+  let h = (Math.imul(seed | 0, 0x9e3779b1) ^ KERNEL_INDEX[kernel]) >>> 0;
+  for (let i = 0; i < seq.length; i++) h = Math.imul(h ^ (seq[i] + 1), 0x01000193) >>> 0;
+  h = Math.imul(h ^ seq.length, 0x85ebca6b) >>> 0;
+  for (let k = 0; k < row.length; k++) {
+    let x = Math.imul(h ^ (k + 1), 0xc2b2ae35) >>> 0;
+    x ^= x >>> 15;
+    x = Math.imul(x, 0x2c1b3c6d) >>> 0;
+    x ^= x >>> 12;
+    const u = (x >>> 0) / 4294967295 * 2 - 1;
+    row[k] = row[k] * (1 + relNoise * u);
+  }
+  return row;
+}
+
 export interface FakeOptions {
+  /** Relative noise between the prefill, decode and verify kernels (default 1e-3; 0: bit-identical). */
+  kernelNoise?: number;
   contextWindowTokens?: number;
   popKv?: boolean;
   /** Give the backend an all-positions verify function, off from forced decoding by `verifyBias`. */
@@ -56,13 +85,19 @@ export class FakeWebLlm implements WebLlmBackend {
   busy = false;
   overlaps = 0;
   unloaded = false;
+  private readonly noise: number;
   popKv?: (n: number) => void;
   verifyAllPositions?: (ids: number[]) => Promise<{ rows: Float32Array; rowLength: number }>;
+  verifyMaxRows?: number;
+  /** Set by a test to play a lost GPU device. */
+  lostReason: string | null = null;
+  deviceLost = (): string | null => this.lostReason;
 
   constructor(
     private readonly processor: LogitCapture,
     private readonly opts: FakeOptions = {},
   ) {
+    this.noise = opts.kernelNoise ?? 1e-3;
     this.contextWindowTokens = opts.contextWindowTokens ?? 64;
     this.prefillChunkTokens = opts.prefillChunkTokens ?? 8;
     if (opts.popKv !== false) {
@@ -77,7 +112,7 @@ export class FakeWebLlm implements WebLlmBackend {
         const rows = new Float32Array(ids.length * FAKE_ROW_LENGTH);
         for (let i = 0; i < ids.length; i++) {
           this.kv.push(ids[i]);
-          const row = fakeLogits(this.kv);
+          const row = kernelLogits(this.kv, 'verify', this.noise);
           for (let k = 0; k < FAKE_ROW_LENGTH; k++) rows[i * FAKE_ROW_LENGTH + k] = row[k] + (k % 2 === 0 ? (this.opts.verifyBias ?? 0) : 0);
         }
         return { rows, rowLength: FAKE_ROW_LENGTH };
@@ -102,7 +137,7 @@ export class FakeWebLlm implements WebLlmBackend {
       if (this.kv.length + ids.length > this.contextWindowTokens) throw new Error('KV cache overflow');
       this.kv.push(...ids);
       await Promise.resolve();
-      const out = this.processor.processLogits(fakeLogits(this.kv));
+      const out = this.processor.processLogits(kernelLogits(this.kv, ids.length > 1 ? 'prefill' : 'decode', this.noise));
       // web-llm's GPU sampler at T = 1, top_p = 1 on the returned row; a one-hot row leaves one choice.
       let best = 0;
       for (let k = 1; k < out.length; k++) if (out[k] > out[best]) best = k;

@@ -79,3 +79,20 @@ export function rowLogProb(row: Float64Array, id: number, temperature: number): 
   if (id < 0 || id >= row.length) throw new RangeError(`Token id ${id} is outside the vocabulary (${row.length}).`);
   return logProb(row, id, temperature > 0 ? temperature : 1);
 }
+
+/**
+ * ln p(id) under softmax(row / T) for the row at `offset` (length `rowLength`) of a flat float32
+ * array, computed in float64 without copying the row (T = 0 is scored at T = 1).
+ */
+export function rowsLogProb(rows: Float32Array, offset: number, rowLength: number, id: number, temperature: number): number {
+  if (id < 0 || id >= rowLength) throw new RangeError(`Token id ${id} is outside the vocabulary (${rowLength}).`);
+  const t = temperature > 0 ? temperature : 1;
+  let max = -Infinity;
+  for (let k = 0; k < rowLength; k++) {
+    const v = rows[offset + k] / t;
+    if (v > max) max = v;
+  }
+  let sum = 0;
+  for (let k = 0; k < rowLength; k++) sum += Math.exp(rows[offset + k] / t - max);
+  return rows[offset + id] / t - (max + Math.log(sum));
+}

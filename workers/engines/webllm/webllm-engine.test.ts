@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { logProb } from '../reference/sampler';
 import { FakeWebLlm, FAKE_STOP_ID, fakeLogits, type FakeOptions } from './fake-backend';
 import { LogitCapture, rowLogProb, FORCE_OFF_LOGIT } from './logit-capture';
-import { FAST_PATH_TOLERANCE_NATS, WebLlmEngine } from './webllm-engine';
+import { FAST_PATH_RMS_TOLERANCE_NATS, FAST_PATH_TOLERANCE_NATS, WebLlmEngine } from './webllm-engine';
 
 function setup(opts: FakeOptions = {}) {
   const capture = new LogitCapture();
@@ -55,7 +55,7 @@ describe('LogitCapture', () => {
 
 describe('WebLlmEngine.generate', () => {
   it('returns exact ids and float64 log-probs of the sampled ids', async () => {
-    const { engine, fake } = setup();
+    const { engine, fake } = setup({ kernelNoise: 0 });
     const prompt = [1, 2, 3];
     const events: number[] = [];
     const r = await engine.generate(prompt, settings, (e) => events.push(e.id));
@@ -75,7 +75,7 @@ describe('WebLlmEngine.generate', () => {
     const a = await setup().engine.generate([4, 5], settings);
     const b = await setup().engine.generate([4, 5], settings);
     expect(b).toEqual(a);
-    const g = await setup().engine.generate([4, 5], { ...settings, temperature: 0, maxTokens: 3 });
+    const g = await setup({ kernelNoise: 0 }).engine.generate([4, 5], { ...settings, temperature: 0, maxTokens: 3 });
     const row = Float64Array.from(fakeLogits([4, 5]));
     let best = 0;
     for (let k = 1; k < row.length; k++) if (row[k] > row[best]) best = k;
@@ -117,7 +117,7 @@ describe('WebLlmEngine.generate', () => {
 
 describe('WebLlmEngine.score (forced decoding)', () => {
   it('returns exact per-token log-probs under the prompt', async () => {
-    const { engine } = setup();
+    const { engine } = setup({ kernelNoise: 0 });
     const prompt = [3, 1, 4];
     const conts = [[1, 5, 9, 2], [6], []];
     const out = await engine.score(prompt, conts);
@@ -166,19 +166,44 @@ describe('WebLlmEngine.score (forced decoding)', () => {
 
 describe('fast all-positions path', () => {
   it('is used when it agrees with forced decoding, and gives the same scores', async () => {
-    const { engine } = setup({ verify: true, prefillChunkTokens: 3, contextWindowTokens: 512 });
+    const { engine } = setup({ verify: true, prefillChunkTokens: 3, contextWindowTokens: 512, kernelNoise: 0 });
     const status = await engine.verifyFastPath();
-    expect(status).toMatchObject({ available: true, verified: true, used: true });
+    expect(status).toMatchObject({ available: true, verified: true, used: true, maxRows: 3 });
     expect(status.maxAbsDiffNats).toBeLessThan(1e-12);
     const before = engine.counters().decodeSteps;
     const fast = await engine.score([1, 2, 3], [[4, 5, 6, 7, 8, 9, 10]]);
     expect(engine.counters().decodeSteps).toBe(before); // no per-token forwards
-    const slow = await setup().engine.score([1, 2, 3], [[4, 5, 6, 7, 8, 9, 10]]);
+    const slow = await setup({ kernelNoise: 0 }).engine.score([1, 2, 3], [[4, 5, 6, 7, 8, 9, 10]]);
     fast[0].forEach((v, i) => expect(Math.abs(v - slow[0][i])).toBeLessThan(1e-12));
   });
 
+  it('with f16-like kernel noise it is used, and its scores stay within the tolerance', async () => {
+    const { engine } = setup({ verify: true, prefillChunkTokens: 3, contextWindowTokens: 512, kernelNoise: 1e-3 });
+    const status = await engine.verifyFastPath();
+    expect(status.maxAbsDiffNats).toBeGreaterThan(1e-4);
+    expect(status.used).toBe(true);
+    const z = [4, 5, 6, 7, 8, 9, 10];
+    const [fast] = await engine.score([1, 2, 3], [z]);
+    const [slow] = await setup({ kernelNoise: 1e-3 }).engine.score([1, 2, 3], [z]);
+    fast.forEach((v, i) => expect(Math.abs(v - slow[i])).toBeLessThanOrEqual(FAST_PATH_TOLERANCE_NATS));
+    expect(status.rmsDiffNats).toBeLessThanOrEqual(FAST_PATH_RMS_TOLERANCE_NATS);
+    expect(engine.info.loadReport).toMatchObject({ fastPath: true, promptReuse: true, fastPathToleranceNats: FAST_PATH_TOLERANCE_NATS });
+  });
+
+  it('chunks all-positions calls by the backend row limit', async () => {
+    const { engine, fake } = setup({ verify: true, prefillChunkTokens: 8, contextWindowTokens: 512, kernelNoise: 0 });
+    fake.verifyMaxRows = 2;
+    const calls: number[] = [];
+    const inner = fake.verifyAllPositions!;
+    fake.verifyAllPositions = (ids) => (calls.push(ids.length), inner(ids));
+    await engine.verifyFastPath();
+    calls.length = 0;
+    await engine.score([1, 2], [[3, 4, 5, 6, 7, 8]]);
+    expect(calls).toEqual([2, 2, 1]);
+  });
+
   it('falls back to forced decoding when it disagrees, recording the largest difference', async () => {
-    const { engine } = setup({ verify: true, verifyBias: 0.05, contextWindowTokens: 512 });
+    const { engine } = setup({ verify: true, verifyBias: 0.5, contextWindowTokens: 512 });
     const status = await engine.verifyFastPath();
     expect(status.used).toBe(false);
     expect(status.maxAbsDiffNats).toBeGreaterThan(FAST_PATH_TOLERANCE_NATS);
@@ -186,6 +211,15 @@ describe('fast all-positions path', () => {
     const decodeBefore = engine.counters().decodeSteps;
     await engine.score([1, 2], [[3, 4, 5]]);
     expect(engine.counters().decodeSteps).toBe(decodeBefore + 2);
+  });
+
+  it('falls back when the rms difference is over its tolerance though no single token is', async () => {
+    const { engine } = setup({ verify: true, verifyBias: 0.035, contextWindowTokens: 512, kernelNoise: 0 });
+    const status = await engine.verifyFastPath();
+    expect(status.maxAbsDiffNats).toBeLessThanOrEqual(FAST_PATH_TOLERANCE_NATS);
+    expect(status.rmsDiffNats).toBeGreaterThan(FAST_PATH_RMS_TOLERANCE_NATS);
+    expect(status.used).toBe(false);
+    expect(engine.info.loadReport).toMatchObject({ fastPath: false, fastPathRmsToleranceNats: FAST_PATH_RMS_TOLERANCE_NATS });
   });
 
   it('reports unavailable without a verify function, and keeps a working prompt reuse', async () => {
@@ -197,7 +231,8 @@ describe('fast all-positions path', () => {
     const { engine } = setup({ contextWindowTokens: 512, brokenPop: true });
     const status = await engine.verifyFastPath();
     expect(status.promptReuse).toBe(false);
-    expect(status.note).toMatch(/roll-back changed scores/);
+    expect(status.promptReuseNote).toMatch(/roll-back changed scores/);
+    expect(engine.info.loadReport).toMatchObject({ promptReuse: false });
     const conts = [[1, 2, 3], [4, 5]];
     const out = await engine.score([9, 9], conts);
     const ref = await setup({ popKv: false }).engine.score([9, 9], conts);
