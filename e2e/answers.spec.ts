@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { chatRequests, fetchRecordedRequests, resetFakeOpenAI, scriptFakeOpenAI, FAKE_OPENAI_BASE_URL } from './fixtures/fake-openai-client';
-import { addPastedDoc, fixtureDir, loadStories } from './fixtures/page-helpers';
+import { addPastedDoc, fixtureDir, go, loadStories } from './fixtures/page-helpers';
 import { expect, test, type Page } from './fixtures/test';
 
 const KEY = 'sk-e2e-answers-0123456789';
@@ -32,9 +32,11 @@ async function withCompressions(page: Page) {
   await page.goto('/');
   await loadStories(page);
   await addPastedDoc(page, 'Tim', 'Once upon a time there was a dog named Tim. Tim liked his red ball.');
+  await go(page, 'compress');
   await page.getByTestId('question').fill('What did Tim like?');
   await page.getByTestId('run-start').click();
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'done', { timeout: 45_000 });
+  await go(page, 'send');
 }
 
 const answer = (page: Page) => page.getByTestId('answer');
@@ -110,6 +112,7 @@ test.describe('with compressions', () => {
 
 test('duplicate model ids from /models are offered once each', async ({ page }) => {
   await page.goto('/');
+  await go(page, 'send');
   await configure(page);
   await scriptFakeOpenAI([], { models: 'duplicates' });
   await page.getByTestId('predictor-test').click();

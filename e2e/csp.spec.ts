@@ -43,7 +43,7 @@ test('vite preview sends the full policy as a header, on the page and on worker 
 
 test('the policy blocks inline script, inline style, and plain-http hosts in Chromium', async ({ page, cspViolations }) => {
   await page.goto('/');
-  await expect(page.getByTestId('engine-status')).toBeVisible();
+  await expect(page.getByTestId('library-panel')).toBeVisible();
   const outcome = await page.evaluate(async () => {
     const w = window as unknown as { __inlineRan?: boolean };
     const script = document.createElement('script');
@@ -79,7 +79,7 @@ test('a page on another origin cannot frame the app', async ({ page, cspViolatio
   await page.setContent(`<iframe src="${baseURL}/" id="f"></iframe>`);
   const frame = page.frameLocator('#f');
   await expect.poll(async () => page.frames().length).toBeGreaterThan(1);
-  await expect(frame.getByTestId('engine-status')).toHaveCount(0);
+  await expect(frame.getByTestId('nav')).toHaveCount(0);
   // Chromium reports the refusal on the console of the framing page.
   await expect.poll(() => cspViolations.join('\n')).toMatch(/frame-ancestors/);
   cspViolations.length = 0;

@@ -1,12 +1,13 @@
 import { expect, test } from './fixtures/test';
 import { existsSync } from 'node:fs';
-import { fixtureDir, watchConsole } from './fixtures/page-helpers';
+import { fixtureDir, go, watchConsole } from './fixtures/page-helpers';
 
 test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}`);
 
 test('loads stories260K in the worker, streams a continuation, and stops on request', async ({ page }) => {
   const problems = watchConsole(page);
   await page.goto('/');
+  await go(page, 'compress');
 
   const select = page.getByTestId('engine-select');
   await expect(select.locator('option[value="reference:stories260K"]')).toHaveCount(1);
@@ -14,7 +15,9 @@ test('loads stories260K in the worker, streams a continuation, and stops on requ
   await page.getByTestId('engine-load').click();
   await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready');
 
-  // Greedy continuation: deterministic, and the fixture's known text.
+  // Greedy continuation: deterministic, and the fixture's known text. The playground lives in
+  // Models & storage; the engine loaded in Compress stays loaded.
+  await go(page, 'models');
   await page.getByTestId('play-prompt').fill('Once upon a time');
   await page.getByTestId('play-temperature').fill('0');
   await page.getByTestId('play-generate').click();
@@ -56,6 +59,7 @@ test('loads stories260K in the worker, streams a continuation, and stops on requ
 test('a foreign checkpoint file gives a named error and the engine can still load', async ({ page }) => {
   const problems = watchConsole(page);
   await page.goto('/');
+  await go(page, 'compress');
   await page.getByText('Load a llama2.c checkpoint from this device').click();
   await page.getByTestId('engine-file-checkpoint').setInputFiles({ name: 'junk.bin', mimeType: 'application/octet-stream', buffer: Buffer.from('not a model at all') });
   await page.getByTestId('engine-file-tokenizer').setInputFiles(`${fixtureDir}/tok512.bin`);

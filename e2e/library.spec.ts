@@ -8,6 +8,7 @@ import { expect, test, type Page } from './fixtures/test';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { go } from './fixtures/page-helpers';
 
 const docs = resolve(import.meta.dirname, 'fixtures/docs');
 const fixture = (name: string) => join(docs, name);
@@ -170,6 +171,7 @@ test('a run cut short by a reload shows as interrupted with its finished compres
     db.close();
   });
   await page.reload();
+  await go(page, 'runs');
   const run = page.locator('[data-testid="run-item"][data-run-id="run-e2e"]');
   await expect(run).toHaveAttribute('data-status', 'interrupted');
   const saved = await page.evaluate(

@@ -17,31 +17,38 @@ import {
   resetFakeOpenAI,
   scriptFakeOpenAI,
 } from './fixtures/fake-openai-client';
+import { go } from './fixtures/page-helpers';
 
 const HARNESS = process.env.PREDICTOR_HARNESS_URL;
 const KEY = 'sk-e2e-predictor-0123456789';
 const RAW_MARKER = HARNESS ? 'HARNESS-RAW-DOCUMENT' : 'PREDICTOR-SPEC-RAW-7c1f';
 const DOC = `${RAW_MARKER} Once upon a time there was a little dog named Tim. Tim liked to run in the park with his ball. One day the ball rolled into the pond and Tim was sad.`;
 
+/** Open the page on the predictor's view (the Send view of the app). */
 async function open(page: Page) {
   await page.goto(HARNESS ?? '/');
+  if (!HARNESS) await go(page, 'send');
 }
 
 /** Bring the page to a send panel that has compressions to send. */
 async function withCompressions(page: Page) {
   await open(page);
   if (HARNESS) return;
+  await go(page, 'compress');
   await expect(page.getByTestId('engine-select')).toBeVisible();
   await page.getByTestId('engine-select').selectOption('reference:stories260K');
   await page.getByTestId('engine-load').click();
   await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  await go(page, 'documents');
   await page.getByTestId('doc-paste').fill(DOC);
   await page.getByTestId('doc-add').click();
   await page.getByTestId('doc-item').first().click();
+  await go(page, 'compress');
   await page.getByTestId('question').fill('What did Tim like?');
   await page.getByTestId('run-start').click();
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'done', { timeout: 45_000 });
   await expect(page.getByTestId('compression').first()).toBeVisible();
+  await go(page, 'send');
 }
 
 async function configure(page: Page, opts: { key?: string; model?: string } = {}) {

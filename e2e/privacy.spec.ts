@@ -30,7 +30,7 @@ import {
   requestContains,
   resetFakeOpenAI,
 } from './fixtures/fake-openai-client';
-import { fixtureDir, watchConsole } from './fixtures/page-helpers';
+import { fixtureDir, go, watchConsole } from './fixtures/page-helpers';
 
 test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}: the privacy test needs the compressor model`);
 
@@ -112,6 +112,7 @@ test('raw document text never leaves the browser; only compressions reach the pr
   await expect(page.getByTestId('doc-text')).toContainText(canary);
 
   // 3. Compress and measure with the reference engine.
+  await go(page, 'compress');
   const select = page.getByTestId('engine-select');
   await expect(select.locator('option[value="reference:stories260K"]')).toHaveCount(1);
   await select.selectOption('reference:stories260K');
@@ -132,6 +133,7 @@ test('raw document text never leaves the browser; only compressions reach the pr
   expect(firstSentText.length, 'the first question-document compression is empty').toBeGreaterThan(0);
 
   // 4. Configure the predictor, look at the preview, send.
+  await go(page, 'send');
   await page.getByTestId('predictor-base-url').fill(FAKE_OPENAI_BASE_URL);
   await page.getByTestId('predictor-base-url').press('Tab');
   await page.getByTestId('predictor-key').fill(KEY);

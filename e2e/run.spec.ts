@@ -6,7 +6,7 @@
  */
 import { expect, test, type Page } from './fixtures/test';
 import { existsSync } from 'node:fs';
-import { addPastedDoc, fixtureDir, loadStories, watchConsole } from './fixtures/page-helpers';
+import { addPastedDoc, fixtureDir, go, loadStories, watchConsole } from './fixtures/page-helpers';
 
 test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}`);
 
@@ -23,6 +23,7 @@ async function addDocs(page: Page, docs: readonly (readonly [string, string])[])
   for (const [title] of docs) {
     await expect(page.getByTestId('doc-item').filter({ hasText: title })).toHaveAttribute('data-selected', 'true');
   }
+  await go(page, 'compress');
 }
 
 async function settings(page: Page, s: { samples?: number; maxTokens?: number; seed?: number }) {
@@ -83,6 +84,7 @@ test('a run compresses each passage, measures MI against log2 N, and shows per-t
 
   // Reload: the run is listed as done and reopens with the same numbers.
   await page.reload();
+  await go(page, 'runs');
   const item = page.getByTestId('run-item').first();
   await expect(item).toHaveAttribute('data-status', 'done');
   await item.getByTestId('run-reopen').click();
@@ -91,9 +93,11 @@ test('a run compresses each passage, measures MI against log2 N, and shows per-t
   await expect(page.getByTestId('heatmap')).toHaveCount(6);
 
   // Deleting the run removes it from the list and from the screen.
+  await go(page, 'runs');
   await item.getByTestId('run-delete').click();
   await item.getByTestId('run-delete-confirm').click();
   await expect(page.getByTestId('run-item')).toHaveCount(0);
+  await go(page, 'compress');
   await expect(runState(page)).toHaveCount(0);
   await expect(page.getByTestId('compression')).toHaveCount(0);
   expect(problems).toEqual([]);
@@ -120,8 +124,10 @@ test('cancel keeps the finished compressions, and resuming gives the numbers of 
   expect(kept).toBeGreaterThanOrEqual(1);
   expect(kept).toBeLessThanOrEqual(6);
   await expect(page.getByTestId('mi-bits')).toHaveCount(0);
+  await go(page, 'runs');
   await expect(page.getByTestId('run-item').first()).toHaveAttribute('data-status', 'cancelled');
 
+  await go(page, 'compress');
   await page.getByTestId('run-resume').click();
   await expect(runState(page)).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
   expect(await miBits(page)).toBe(uninterrupted);
@@ -147,6 +153,7 @@ test('a reload mid-run leaves it interrupted with its compressions, and it can b
   });
   await Promise.all([page.waitForEvent('load', { timeout: 60_000 }), page.getByTestId('run-start').click()]);
 
+  await go(page, 'runs');
   const item = page.getByTestId('run-item').first();
   await expect(item).toHaveAttribute('data-status', 'interrupted');
   await item.getByTestId('run-reopen').click();
@@ -163,6 +170,7 @@ test('a reload mid-run leaves it interrupted with its compressions, and it can b
   await expect(runState(page)).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
   await expect(page.getByTestId('compression')).toHaveCount(9);
   expect(Number.isFinite(await miBits(page))).toBe(true);
+  await go(page, 'runs');
   await expect(item).toHaveAttribute('data-status', 'done');
 });
 
@@ -183,9 +191,11 @@ test('one selected document is measured against other library documents, which a
   await loadStories(page);
   await addDocs(page, STORIES.slice(1));
   // Keep only the first of the two selected (the checkbox toggles; clicking a row never deselects).
+  await go(page, 'documents');
   const other = page.getByTestId('doc-item').filter({ hasText: STORIES[2][0] });
   await other.getByTestId('doc-select').uncheck();
   await expect(other).toHaveAttribute('data-selected', 'false');
+  await go(page, 'compress');
   await page.getByTestId('question').fill('What was lost?');
   await page.getByTestId('run-start').click();
   await expect(runState(page)).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
@@ -220,8 +230,10 @@ test('a selection too large to score every passage against every other is refuse
   await page.goto('/');
   await loadStories(page);
   const long = Array.from({ length: 3000 }, (_, i) => `On day ${i} the cat sat on the warm mat and looked at the birds.`).join('\n\n');
+  await go(page, 'documents');
   await page.getByTestId('doc-file').setInputFiles({ name: 'diary.txt', mimeType: 'text/plain', buffer: Buffer.from(long) });
   await page.getByTestId('doc-item').filter({ hasText: 'diary' }).click();
+  await go(page, 'compress');
   await page.getByTestId('run-start').click();
   await expect(runState(page)).toHaveAttribute('data-state', 'failed');
   await expect(page.getByTestId('run-error')).toHaveAttribute('data-error-name', 'BankTooLargeError');

@@ -5,7 +5,7 @@
  */
 import { expect, test } from './fixtures/test';
 import { existsSync } from 'node:fs';
-import { addPastedDoc, fixtureDir, loadStories } from './fixtures/page-helpers';
+import { addPastedDoc, fixtureDir, go, loadStories } from './fixtures/page-helpers';
 
 test('two tabs share one library and both can add to it', async ({ context }) => {
   const first = await context.newPage();
@@ -30,6 +30,7 @@ test('a run driven by one tab stays running when another tab opens', async ({ co
   await loadStories(first);
   await addPastedDoc(first, 'Kite', 'Lily had a red kite. She ran in the park and the kite went up high.');
   await addPastedDoc(first, 'Dog', 'Tom saw a big dog near the tree. The dog was sad because it lost its ball.');
+  await go(first, 'compress');
   await first.getByTestId('run-settings').getByText('Compression settings').click();
   await first.getByTestId('run-samples').fill('4');
   await first.getByTestId('run-max-tokens').fill('300');
@@ -40,6 +41,7 @@ test('a run driven by one tab stays running when another tab opens', async ({ co
   const second = await context.newPage();
   await second.goto('/');
   await expect(second.getByTestId('library-panel')).toHaveAttribute('data-ready', 'true');
+  await go(second, 'runs');
   const listed = second.getByTestId('run-item').first();
   await expect(listed).toHaveAttribute('data-status', 'running');
 

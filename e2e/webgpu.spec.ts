@@ -13,13 +13,15 @@
 import { chromium, expect, test, watchCsp, type Page } from './fixtures/test';
 import { existsSync } from 'node:fs';
 import { chromiumArgs } from '../playwright.config';
-import { fixtureDir } from './fixtures/page-helpers';
+import { fixtureDir, go } from './fixtures/page-helpers';
 
 const HARNESS = process.env.WEBGPU_HARNESS_URL;
 const MODEL_HOSTS = /^https:\/\/([a-z0-9-]+\.)*(huggingface\.co|hf\.co|githubusercontent\.com)\//;
 
+/** Open the page on WebGPU readiness and the catalog (the Models & storage view of the app). */
 async function open(page: Page, query = '') {
   await page.goto(`${HARNESS ?? '/'}${query}`);
+  if (!HARNESS) await go(page, 'models');
 }
 
 test('readiness reports the software adapter and the missing shader-f16', async ({ page }) => {
@@ -48,6 +50,7 @@ test('the catalog offers f32 variants with memory and download sizes', async ({ 
   await expect(qwen).toHaveAttribute('data-default', 'true');
   if (!HARNESS) {
     // The engine select offers the same f32 ids and no f16 ones.
+    await go(page, 'compress');
     const values = await page.getByTestId('engine-select').locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
     expect(values).toContain('Qwen2.5-1.5B-Instruct-q4f32_1-MLC');
     expect(values.some((v) => /f16/.test(v))).toBe(false);
@@ -76,6 +79,7 @@ test('a download that cannot reach the model host ends in a clear error and the 
   await expect(page.getByTestId('webllm-confirm')).toBeVisible();
   await page.getByTestId('engine-load-cancel').click();
   if (!HARNESS && existsSync(fixtureDir)) {
+    await go(page, 'compress');
     await page.getByTestId('engine-select').selectOption('reference:stories260K');
     await page.getByTestId('engine-load').click();
     await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
@@ -98,6 +102,7 @@ test('without --enable-unsafe-webgpu the page says WebGPU is unavailable and why
     await expect(status).toContainText(/enable-unsafe-webgpu/);
     await expect(status).toContainText(/reference engine/);
     if (!HARNESS && existsSync(fixtureDir)) {
+      await go(page, 'compress');
       await expect(page.getByTestId('engine-select').locator('option[value="reference:stories260K"]')).toHaveCount(1);
     }
     expect(violations, 'Content-Security-Policy violations').toEqual([]);
@@ -163,6 +168,7 @@ test('the engine list offers this GPU’s models; Load asks before downloading a
   test.skip(!!HARNESS, 'the engine panel is part of the app only');
   await context.route(MODEL_HOSTS, (route) => route.abort('internetdisconnected'));
   await open(page);
+  await go(page, 'compress');
   const select = page.getByTestId('engine-select');
   const id = 'Qwen2.5-0.5B-Instruct-q4f32_1-MLC';
   await expect(select.locator(`option[value="${id}"]`)).toHaveCount(1);

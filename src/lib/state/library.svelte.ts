@@ -90,6 +90,8 @@ export class LibraryStore {
 
   openDocument = $derived(this.documents.find((d) => d.id === this.openId) ?? null);
   selectedDocuments = $derived(this.documents.filter((d) => this.selected.has(d.id)));
+  /** The sample documents in the library. */
+  samples = $derived(this.documents.filter((d) => d.sample === true));
   quotaError = $derived(this.errors.find((e) => e.name === 'StorageQuotaError') ?? null);
 
   private unsubscribe: (() => void) | null = null;
@@ -248,6 +250,39 @@ export class LibraryStore {
     await this.run(async () => {
       await clearAll({ keepSettings: true });
       this.selected.clear();
+      this.saveSelection();
+      await this.refresh();
+    });
+  }
+
+  /**
+   * Add the app's sample documents (tagged `sample`), then open and select the first one alone,
+   * so the next run compresses it and the other samples serve as contrast passages.
+   * Samples already present are not stored twice.
+   */
+  async loadSamples(samples: { title: string; text: string }[], firstIndex = 0): Promise<DocumentMeta[]> {
+    const added =
+      (await this.run(async () => {
+        const docs: DocumentMeta[] = [];
+        for (const s of samples) docs.push((await addDocument({ title: s.title, kind: 'text', text: s.text, sample: true })).doc);
+        await this.refresh();
+        return docs;
+      })) ?? [];
+    const first = added[firstIndex];
+    if (first) {
+      this.selected.clear();
+      await this.open(first.id);
+    }
+    return added;
+  }
+
+  /** Delete every sample document (documents of your own stay). */
+  async removeSamples(): Promise<void> {
+    await this.run(async () => {
+      for (const d of this.documents.filter((doc) => doc.sample)) {
+        await deleteDocument(d.id);
+        this.selected.delete(d.id);
+      }
       this.saveSelection();
       await this.refresh();
     });

@@ -16,6 +16,8 @@ export interface NewDocument {
   mime?: string;
   /** Size of the original file; defaults to the text's UTF-8 size. */
   sizeBytes?: number;
+  /** One of the app's sample documents. */
+  sample?: boolean;
 }
 
 export interface AddDocumentResult {
@@ -44,6 +46,7 @@ export async function prepareDocument(input: NewDocument, now = Date.now()): Pro
     hash: await sha256Hex(input.text),
     tokenEstimate: estimateTokens(input.text),
     createdAt: now,
+    ...(input.sample ? { sample: true } : {}),
     text: input.text,
   };
 }

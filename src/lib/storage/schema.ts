@@ -36,6 +36,11 @@ export interface DocumentMeta {
   /** A cheap estimate (chars / 4) until a model's own tokenizer counts it. */
   tokenEstimate: number;
   createdAt: number;
+  /**
+   * True for the sample documents shipped with the app (removable in one click). Optional, so
+   * records written before it existed need no upgrade step: absent means not a sample.
+   */
+  sample?: boolean;
 }
 
 export interface DocumentRecord extends DocumentMeta {

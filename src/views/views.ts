@@ -1,0 +1,43 @@
+/**
+ * The views of the app, in the order of the job, and their hash routes.
+ *
+ * To add a view: write its component in this folder (it reads the page's stores with
+ * `getApp()`), then add one entry here. The nav, the routes and the not-found view follow.
+ * `id` is the nav item's `data-view` (TESTIDS.md) and the path after `#/`.
+ */
+import type { Component } from 'svelte';
+import CompressView from './CompressView.svelte';
+import DocumentsView from './DocumentsView.svelte';
+import ModelsView from './ModelsView.svelte';
+import RunsView from './RunsView.svelte';
+import SendView from './SendView.svelte';
+import SettingsView from './SettingsView.svelte';
+
+export interface ViewEntry {
+  id: string;
+  label: string;
+  component: Component;
+}
+
+export const VIEWS: ViewEntry[] = [
+  { id: 'documents', label: 'Documents', component: DocumentsView },
+  { id: 'compress', label: 'Compress', component: CompressView },
+  { id: 'send', label: 'Send', component: SendView },
+  { id: 'runs', label: 'Runs', component: RunsView },
+  { id: 'models', label: 'Models & storage', component: ModelsView },
+  { id: 'settings', label: 'Settings', component: SettingsView },
+];
+
+/** The first screen: `#/` and an empty hash show it. */
+export const HOME_VIEW = 'documents';
+
+/** The view id of a hash location (`/compress` → `compress`, `/` → the first screen), or null. */
+export function viewOfLocation(location: string): string | null {
+  const id = location.replace(/^\/+/, '').split('/')[0] ?? '';
+  if (id === '') return HOME_VIEW;
+  return VIEWS.some((v) => v.id === id) ? id : null;
+}
+
+export function hrefOf(id: string): string {
+  return `#/${id}`;
+}
