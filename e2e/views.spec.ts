@@ -114,3 +114,38 @@ test('leaving the view never cancels a run; the header shows it with a link back
   expect(Number.isFinite(Number(await page.getByTestId('mi-bits').getAttribute('data-value')))).toBe(true);
   expect(problems).toEqual([]);
 });
+
+test('a panel that fails to render is contained: a plain message and a way out, the rest of the app works', async ({ page }) => {
+  const problems = watchConsole(page, [/failed to render/]);
+  await page.goto('/');
+  await expect(page.getByTestId('library-panel')).toHaveAttribute('data-ready', 'true');
+  // A damaged document record (no size or token estimate), as another version or a bad tool could leave it.
+  await page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((res, rej) => {
+      const req = indexedDB.open('precis');
+      req.onsuccess = () => res(req.result);
+      req.onerror = () => rej(req.error);
+    });
+    const tx = db.transaction(['documents', 'docTexts'], 'readwrite');
+    tx.objectStore('documents').put({ id: 'damaged', title: 'Damaged', kind: 'text', mime: '', hash: 'f'.repeat(64), createdAt: Date.now() });
+    tx.objectStore('docTexts').put({ id: 'damaged', text: 'x' });
+    await new Promise((res, rej) => {
+      tx.oncomplete = res;
+      tx.onerror = () => rej(tx.error);
+    });
+    db.close();
+  });
+  await page.reload();
+  const failed = page.getByTestId('panel-error');
+  await expect(failed).toHaveAttribute('data-panel', 'Library');
+  await expect(failed).toContainText('Library could not be shown');
+  await expect(failed).toHaveAttribute('data-error-name', 'TypeError');
+  // The header, the nav, the other panels of the view and the other views still work.
+  await expect(page.getByTestId('samples-load')).toBeEnabled();
+  await go(page, 'settings');
+  await expect(page.getByTestId('demo-panel')).toBeVisible();
+  await expect(page.getByTestId('panel-error')).toHaveCount(0);
+  await go(page, 'documents');
+  await expect(page.getByTestId('panel-error')).toHaveCount(1);
+  expect(problems).toEqual([]);
+});

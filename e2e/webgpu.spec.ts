@@ -126,9 +126,12 @@ test.describe('real model', () => {
     await smallest.getByTestId('webllm-model-load').click();
     await page.getByTestId('engine-load-confirm').click();
     await expect(page.getByTestId('webllm-load-status')).toHaveAttribute('data-state', 'ready', { timeout: 55 * 60_000 });
-    // The load report is shown with the loaded model: a plain KV-cache model rolls its cache back.
+    // The load report is shown with the loaded model (under engine-status, in the Compress view):
+    // a plain KV-cache model rolls its cache back.
     const report = page.getByTestId('engine-load-report');
     if (!HARNESS) {
+      await go(page, 'compress');
+      await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ready');
       await expect(report).toBeVisible();
       await expect(report).toHaveAttribute('data-prompt-reuse', 'true');
       console.log(`load report: ${await report.textContent()}`);

@@ -7,10 +7,15 @@
  * `precis*` entry of localStorage (predictor settings and a remembered key, the run draft), then
  * reloads the page on `#/` so no in-memory state (the key typed for this visit, an answer) can
  * survive. Downloaded models are kept: web-llm's Cache Storage and the service worker's caches are
- * not touched. The demo flag itself stays on: it belongs to the booth, not to the visitor.
+ * not touched. The demo flag itself stays on (it belongs to the booth, not to the visitor), so the
+ * next visitor gets large type and a warmed compressor, and the first screen's "Load sample
+ * documents" is one click away; the samples are loaded when demo mode is switched on, not after a
+ * reset, so a reset really leaves no document behind.
  */
 import { errorMessage, errorName } from '../core/errors';
+import { FIRST_SAMPLE_ID, SAMPLES } from '../samples';
 import { clearAll } from '../storage';
+import type { LibraryStore } from './library.svelte';
 import type { RunStore } from './run.svelte';
 
 export const DEMO_KEY = 'precis.demo';
@@ -61,6 +66,18 @@ export class DemoStore {
     } catch {
       // Not kept across reloads; the toggle still works for this visit.
     }
+  }
+
+  /**
+   * Switch demo mode on or off. Switching it on loads the samples (the story open and selected)
+   * and, when no question is written yet, the story's first suggested question.
+   */
+  async switchTo(on: boolean, library: LibraryStore, run: RunStore): Promise<void> {
+    this.setOn(on);
+    if (!on) return;
+    const first = SAMPLES.findIndex((s) => s.id === FIRST_SAMPLE_ID);
+    await library.loadSamples(SAMPLES, first);
+    if (!run.question.trim()) run.question = SAMPLES[first]?.questions[0] ?? '';
   }
 
   ask(): void {

@@ -111,6 +111,18 @@ export class EngineStore {
     if (error) throw error;
   }
 
+  /**
+   * A call on the loaded model failed. A lost GPU device (`DeviceLostError`) means the model is
+   * gone: the status stops saying ready and says to load again. Other errors change nothing here.
+   */
+  noteFailure(err: unknown): void {
+    if (errorName(err) !== 'DeviceLostError' || this.state !== 'ready') return;
+    this.state = 'error';
+    this.errorName = 'DeviceLostError';
+    this.message = errorMessage(err);
+    this.info = null;
+  }
+
   /** Load a llama2.c checkpoint and tokenizer picked from local files (works offline). */
   async loadFiles(checkpoint: File, tokenizer: File): Promise<void> {
     const name = checkpoint.name.replace(/\.bin$/i, '');

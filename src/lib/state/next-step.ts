@@ -56,6 +56,6 @@ export function nextStep(s: StepInputs): NextStep {
   if (!s.predictorReady)
     return { id: 'predictor', view: 'send', text: 'Set up the predictor (base URL and model).', blockedBy: 'No predictor set.' };
   if (s.sendPhase === 'streaming') return { id: 'sending', view: 'send', text: 'The answer is arriving.' };
-  if (s.sendPhase === 'done') return { id: 'done', view: 'send', text: 'Read the answer. Ask another question, or compare runs.' };
+  if (s.sendPhase === 'done') return { id: 'done', view: 'send', text: 'Read the answer. Write another question to go again.' };
   return { id: 'send', view: 'send', text: 'Check the payload and send it to the predictor.' };
 }

@@ -273,6 +273,7 @@ export class RunStore {
       await library.refresh();
       await this.execute(run.id, bank, settings, question, []);
     } catch (err) {
+      engine.noteFailure(err);
       await this.failRun(runId, err);
     } finally {
       await library.refresh();
@@ -368,6 +369,7 @@ export class RunStore {
       await library.refresh();
       await this.execute(runId, run.bank, run.settings, run.question, resume);
     } catch (err) {
+      engine.noteFailure(err);
       await this.failRun(runId, err);
     } finally {
       await library.refresh();

@@ -26,7 +26,7 @@
 import type { Engine } from '../../../src/lib/core/engine';
 import { InvalidArgumentError } from '../../../src/lib/core/errors';
 import { parseModelId } from '../../../src/lib/webgpu/catalog';
-import { WebGpuUnavailableError } from '../../../src/lib/webgpu/errors';
+import { DeviceLostError, WebGpuUnavailableError } from '../../../src/lib/webgpu/errors';
 import { assertWebGpuUsable, probeWebGpu } from '../../../src/lib/webgpu/readiness';
 import type { LoadProgress } from '../../contract';
 import { backendFromMlcEngine, type MlcEngineSlice } from './internals';
@@ -106,7 +106,16 @@ export async function startWebLlmEngine(
       const { backend, report } = backendFromMlcEngine(mlc, modelId, { allowVerify: verifyOffReason === undefined, verifyOffReason });
       engine = new WebLlmEngine(backend, capture, report);
     } catch (err) {
+      // `reload` just put the model in this map; if it is gone, web-llm dropped it on a device loss.
+      const map = (mlc as unknown as { loadedModelIdToPipeline?: Map<string, unknown> }).loadedModelIdToPipeline;
+      const dropped = err instanceof Error && err.name === 'WebLlmInternalsError' && map instanceof Map && !map.has(modelId);
       await mlc.unload().catch(() => undefined);
+      if (dropped) {
+        throw new DeviceLostError(
+          `The GPU gave up right after loading ${modelId} (device lost), usually because it ran out of memory. ` +
+            'Close other GPU-heavy tabs or pick a smaller model, then load again.',
+        );
+      }
       throw err;
     }
     onProgress({ phase: 'compiling', fraction: 0.995, text: 'Checking the scoring paths on this model' });

@@ -40,7 +40,7 @@ export function mapLoadError(err: unknown, modelId: string): Error {
   if (/Cannot initialize runtime because of requested/.test(msg)) {
     return new WebGpuUnavailableError('limits-too-small', `This GPU is too limited for web-llm: ${msg}`);
   }
-  if (name === 'DeviceLostError' || /device (was )?lost/i.test(msg)) {
+  if (name === 'DeviceLostError' || /device (was |is )?lost/i.test(msg)) {
     return new DeviceLostError(
       `The GPU gave up while loading ${modelId} (device lost), usually because it ran out of memory. ` +
         'Close other GPU-heavy tabs or pick a smaller model, then load again.',

@@ -51,6 +51,8 @@ describe('mapLoadError', () => {
     expect(mapLoadError(Object.assign(new Error('x'), { name: 'ShaderF16SupportError' }), 'M')).toMatchObject({ name: 'WebGpuUnavailableError', reason: 'shader-f16-missing' });
     expect(mapLoadError(new Error('Unable to find a compatible GPU. This issue'), 'M')).toMatchObject({ name: 'WebGpuUnavailableError' });
     expect(mapLoadError(Object.assign(new Error('lost'), { name: 'DeviceLostError' }), 'M')).toMatchObject({ name: 'DeviceLostError' });
+    // A read-back on a destroyed device (Chromium's wording) during the weight upload.
+    expect(mapLoadError(Object.assign(new Error("Failed to execute 'mapAsync' on 'GPUBuffer': Device is lost."), { name: 'OperationError' }), 'M')).toMatchObject({ name: 'DeviceLostError' });
     expect(mapLoadError(Object.assign(new Error('stop'), { name: 'AbortError' }), 'M')).toMatchObject({ name: 'InterruptedError' });
   });
 

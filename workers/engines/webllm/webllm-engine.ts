@@ -13,7 +13,8 @@
  *   KV cache is rolled back to the prompt when the backend can (`popKv`), else the prompt is
  *   prefilled again (counted in the counters).
  * - The all-positions path is used only after `verifyFastPath()` found it within
- *   `FAST_PATH_TOLERANCE_NATS` of forced decoding on this model, in calls of at most
+ *   `FAST_PATH_RMS_TOLERANCE_NATS` (root mean square) and `FAST_PATH_TOLERANCE_NATS` (largest)
+ *   of forced decoding on this model, in calls of at most
  *   `backend.verifyMaxRows` positions.
  * - A lost GPU device surfaces as `DeviceLostError` from every call (load check, generate, score),
  *   never as web-llm's ModelNotLoadedError or a failed read-back, and never as a silent success.
@@ -250,8 +251,8 @@ export class WebLlmEngine implements Engine {
    * Self-check once per loaded model (engine.ts calls it right after loading):
    * 1. prompt reuse: score the probe continuation twice with one prompt prefill and a KV
    *    roll-back in between; if the second score differs, roll-back is switched off;
-   * 2. the all-positions path: compare it with forced decoding and use it only when every
-   *    per-token difference is within `FAST_PATH_TOLERANCE_NATS` (the largest is recorded).
+   * 2. the all-positions path: compare it with forced decoding and use it only when the root mean
+   *    square and the largest per-token difference are within their tolerances (both recorded).
    * Then it waits for the GPU's pending errors (`backend.settle`): a device lost during the check
    * (tvmjs destroys it asynchronously after a buffer it could not create) throws
    * `DeviceLostError` instead of reporting a working engine.

@@ -126,6 +126,15 @@ describe('startWebLlmEngine: the load never says ready on a dead device', () => 
     expect(mlc.gpu!.device.destroyed).toBe(false);
   });
 
+  it('a device lost between reload and the check fails the load with DeviceLostError', async () => {
+    const capture = new LogitCapture();
+    const mlc = new FakeMlcEngine({ verify: true }, capture);
+    await mlc.reload(MODEL);
+    mlc.gpu!.device.destroy();
+    await settle();
+    await expect(startWebLlmEngine(mlc, MODEL, capture)).rejects.toMatchObject({ name: 'DeviceLostError' });
+  });
+
   it('a device lost during the check when there is no fast path to drop fails the load with DeviceLostError', async () => {
     class Losing extends LogitCapture {
       calls = 0;

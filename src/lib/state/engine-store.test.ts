@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { EngineStore } from './engine.svelte';
+
+describe('EngineStore.noteFailure', () => {
+  it('a lost device ends the ready state with the named error; other failures leave it ready', () => {
+    const store = new EngineStore();
+    store.state = 'ready';
+    store.info = { id: 'M', engine: 'webllm', promptStyle: 'chat', contextWindowTokens: 4096, vocabSize: 10, bosId: null, stopIds: [] };
+    store.noteFailure(Object.assign(new Error('cancelled'), { name: 'InterruptedError' }));
+    expect(store.state).toBe('ready');
+    store.noteFailure(Object.assign(new Error('The GPU dropped M: the GPU device was lost.'), { name: 'DeviceLostError' }));
+    expect(store.state).toBe('error');
+    expect(store.errorName).toBe('DeviceLostError');
+    expect(store.message).toMatch(/GPU dropped M/);
+    expect(store.info).toBeNull();
+  });
+});
