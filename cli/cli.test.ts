@@ -48,7 +48,7 @@ describe.skipIf(!fixturePresent)('generate and score commands', { timeout: 60_00
     expect(out.ids).toHaveLength(20);
     expect(out.logprobsNats).toHaveLength(20);
     expect(out.text.startsWith(', there was a little girl named Lily. She')).toBe(true);
-  });
+  }, 30_000);
 
   it('score prints the teacher-forced log-probs; errors go to stderr with exit code 1', async () => {
     const [ok, bad] = await Promise.all([
@@ -63,5 +63,5 @@ describe.skipIf(!fixturePresent)('generate and score commands', { timeout: 60_00
     expect(bad.code).toBe(1);
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toMatch(/ContextTooLongError/);
-  });
+  }, 30_000);
 });

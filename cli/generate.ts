@@ -41,7 +41,7 @@ await runCommand(argv, USAGE, async () => {
   const maxTokens = required(args['max-tokens'], 'max-tokens');
   if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new UsageError('--max-tokens needs a whole number >= 0.');
   const engine = loadEngineFromDir(required(args.model, 'model'));
-  const promptIds = engine.promptIds({ kind: 'plain', text: required(args.prompt, 'prompt') });
+  const promptIds = await engine.promptIds({ kind: 'plain', text: required(args.prompt, 'prompt') });
   const result = await engine.generate(promptIds, {
     temperature: args.temperature ?? 1,
     topP: args['top-p'] ?? 1,

@@ -1,12 +1,16 @@
 /**
  * `npm run --silent mi -- --model DIR --contexts FILE.jsonl [--question Q] --samples M --max-tokens L [--temperature T] [--seed S]`
- * Runs one mutual-information estimate with the reference engine (src/lib/core/run-estimate.ts)
- * and prints one JSON object. See USAGE.
+ * `npm run --silent mi -- --engine vllm|sglang --base-url URL --served-model NAME [--prompt-style plain|chat] [--concurrency K] ...`
+ * Runs one mutual-information estimate (src/lib/core/run-estimate.ts) with the reference engine
+ * or an inference server (cli/engines.ts) and prints one JSON object. See USAGE.
  */
 import { readFileSync } from 'node:fs';
 import { NotEnoughContextsError } from '../src/lib/core/estimator';
 import { runEstimate } from '../src/lib/core/run-estimate';
-import { loadEngineFromDir, parseArgs, required, runCommand, UsageError } from './shared';
+import { ServerTemperatureError } from '../src/lib/core/server-errors';
+import { ServerEngine } from '../workers/engines/server/engine';
+import { ENGINE_ARGS, ENGINE_USAGE, engineFromArgs, isServerEngine } from './engines';
+import { parseArgs, required, runCommand, UsageError } from './shared';
 
 const USAGE = `
 Estimate the mutual information between contexts and their compressions (ESTIMATOR.md) with the
@@ -15,6 +19,8 @@ context, and average term = s_own - logsumexp_l s_l + ln N.
 
 Usage:
   npm run --silent mi -- --model DIR --contexts FILE.jsonl [--question Q] --samples M --max-tokens L [--temperature T] [--seed S]
+  npm run --silent mi -- --engine vllm|sglang --base-url URL --served-model NAME [--prompt-style plain|chat]
+                         [--concurrency K] --contexts FILE.jsonl ... (same options)
 
 Options:
   --model DIR         folder with stories260K.bin + tok512.bin, or one checkpoint and one tokenizer *.bin
@@ -33,6 +39,7 @@ Template: the reference engine is a story model, which does not follow instructi
 prompt is BOS + the context, then a newline and the question when one is given (the 'plain'
 template of src/lib/core/prompts.ts, version in "templateVersion").
 
+${ENGINE_USAGE}
 Output (one line of JSON on stdout), nats unless named bits:
   miNats, miBits       the unclipped mean of the terms (may be negative); miBitsClipped = max(0, miBits)
   ceilingBits          log2 N; stdErrBits: approximate, sd(term) / sqrt(N*M)
@@ -44,7 +51,9 @@ Output (one line of JSON on stdout), nats unless named bits:
                         "truncated": cut by --max-tokens (scored as produced), "empty"}]
   counters             engine work while scoring: {"prefillTokens", "decodeSteps", "forwardCalls"}
   generationCounters   the same while sampling the compressions; timings: {"generationMs", "scoringMs"}
-Errors: a message on stderr and exit code 1.
+  server               (server engines) {"host", "sampler": "server", "requests", "retries",
+                       "tokensSent", "tokensScored", "cachedTokens", "sglangConvention"}
+Errors: a message on stderr and exit code 1 (a server that cannot score: ServerCannotScoreError).
 `;
 
 function readContexts(file: string): string[] {
@@ -80,7 +89,7 @@ function wholeNumber(value: number, flag: string): number {
 const argv = process.argv.slice(2);
 await runCommand(argv, USAGE, async () => {
   const args = parseArgs(argv, {
-    model: 'string',
+    ...ENGINE_ARGS,
     contexts: 'string',
     question: 'string',
     samples: 'number',
@@ -91,15 +100,17 @@ await runCommand(argv, USAGE, async () => {
   const contexts = readContexts(required(args.contexts, 'contexts'));
   const samplesPerContext = wholeNumber(required(args.samples, 'samples'), 'samples');
   const maxTokens = wholeNumber(required(args['max-tokens'], 'max-tokens'), 'max-tokens');
-  const modelDir = required(args.model, 'model');
+  const temperature = args.temperature ?? 1;
   // Refuse before the model is loaded: never print a number that was not measured.
   if (contexts.length < 2) throw new NotEnoughContextsError(contexts.length);
-  const engine = loadEngineFromDir(modelDir);
+  if (isServerEngine(args) && temperature !== 0 && temperature !== 1) throw new ServerTemperatureError(temperature);
+  if (!isServerEngine(args)) required(args.model, 'model');
+  const engine = await engineFromArgs(args);
   const outcome = await runEstimate(engine, {
     contexts,
     question: args.question ?? '',
     samplesPerContext,
-    settings: { temperature: args.temperature ?? 1, topP: 1, maxTokens, seed: args.seed ?? 0 },
+    settings: { temperature, topP: 1, maxTokens, seed: args.seed ?? 0 },
   });
   if (outcome.status !== 'done') throw new Error('The estimate was cancelled.');
   const { summary } = outcome;
@@ -133,5 +144,6 @@ await runCommand(argv, USAGE, async () => {
     counters: outcome.counters.scoring,
     generationCounters: outcome.counters.generation,
     timings: outcome.timings,
+    ...(engine instanceof ServerEngine ? { server: { host: engine.host, sampler: 'server', ...engine.serverStats() } } : {}),
   };
 });

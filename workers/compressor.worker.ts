@@ -55,6 +55,19 @@ async function loadReference(spec: EngineSpec, onProgress: (p: LoadProgress) => 
   return ReferenceEngine.fromBytes(spec.name, checkpoint, tokenizer);
 }
 
+/** A server compressor: loopback only, unless the user confirmed this very host. */
+async function loadServer(spec: Extract<EngineSpec, { kind: 'server' }>, onProgress: (p: LoadProgress) => void): Promise<Engine> {
+  const { isLoopbackUrl, hostOf } = await import('../src/lib/core/server-host');
+  const host = hostOf(spec.config.baseURL);
+  if (!isLoopbackUrl(spec.config.baseURL) && spec.confirmedHost !== host) {
+    const { ServerHostNotConfirmedError } = await import('../src/lib/core/server-errors');
+    throw new ServerHostNotConfirmedError(host);
+  }
+  onProgress({ phase: 'fetching', fraction: null, text: `Connecting to ${host} and checking that it can score text` });
+  const { ServerEngine } = await import('./engines/server/engine');
+  return ServerEngine.connect(spec.config);
+}
+
 async function loadWebLlm(modelId: string, onProgress: (p: LoadProgress) => void): Promise<Engine> {
   const { createWebLlmEngine } = await import('./engines/webllm/engine');
   return createWebLlmEngine(modelId, onProgress);
@@ -67,7 +80,12 @@ const api = {
       const previous = engine;
       engine = null;
       await previous?.dispose();
-      const next = spec.kind === 'webllm' ? await loadWebLlm(spec.modelId, progress) : await loadReference(spec, progress);
+      const next =
+        spec.kind === 'webllm'
+          ? await loadWebLlm(spec.modelId, progress)
+          : spec.kind === 'server'
+            ? await loadServer(spec, progress)
+            : await loadReference(spec, progress);
       engine = next;
       progress({ phase: 'ready', fraction: 1, text: `${next.info.id} is ready` });
       return next.info;

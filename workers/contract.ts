@@ -16,6 +16,7 @@ import type {
   TokenEvent,
 } from '../src/lib/core/engine';
 import type { ChunkReply, ChunkRequest } from '../src/lib/core/chunk-for-compression';
+import type { ServerEngineConfig } from './engines/server/engine';
 import type {
   EstimateOutcome,
   EstimateProgress,
@@ -30,7 +31,12 @@ export type EngineSpec =
   /** The same, from files the user picked (File API); the buffers are transferred. */
   | { kind: 'reference-bytes'; name: string; checkpoint: ArrayBuffer; tokenizer: ArrayBuffer }
   /** A web-llm prebuilt model, by its model id. */
-  | { kind: 'webllm'; modelId: string };
+  | { kind: 'webllm'; modelId: string }
+  /**
+   * An inference server (vLLM, SGLang) over HTTP. `confirmedHost` must name the server's host
+   * when it is not a loopback address: the compressor receives raw document text.
+   */
+  | { kind: 'server'; config: Omit<ServerEngineConfig, 'fetch'>; confirmedHost?: string };
 
 export type LoadPhase = 'fetching' | 'parsing' | 'compiling' | 'ready';
 

@@ -40,6 +40,10 @@ export interface ModelInfo {
   bosId: number | null;
   /** Ids that end a generation (EOS, end-of-turn). */
   stopIds: number[];
+  /** Where sampling happens: in this engine's own sampler (default) or on an inference server. */
+  sampler?: 'engine' | 'server';
+  /** host[:port] of the inference server this engine talks to, when it is one. */
+  serverHost?: string;
   /** What the engine found out about its scoring paths while loading (web-llm only). */
   loadReport?: EngineLoadReport;
 }
@@ -129,6 +133,15 @@ export interface Engine {
    * Throws `InterruptedError` when interrupted (a partial score is meaningless).
    */
   score(promptIds: number[], continuations: number[][], temperature?: number): Promise<number[][]>;
+  /**
+   * Optional: many generations at once (a server runs them in parallel). `onResult` is called,
+   * and awaited, as each finishes, in any order, with the text each id added. An interrupt ends
+   * the remaining ones with stopReason 'interrupted'. runEstimate uses it when present.
+   */
+  generateMany?(
+    jobs: { promptIds: number[]; settings: SamplingSettings }[],
+    onResult: (index: number, result: GenerateResult, tokenTexts: string[]) => void | Promise<void>,
+  ): Promise<void>;
   /** Stop the running generate/score at the next token boundary. Idempotent; safe when idle. */
   interrupt(): void;
   counters(): EngineCounters;

@@ -19,7 +19,21 @@ export type PrecisErrorName =
   | 'StorageQuotaError'
   | 'NotEnoughContextsError'
   | 'BankTooLargeError'
-  | 'InvalidArgumentError';
+  | 'InvalidArgumentError'
+  // Inference servers (server-errors.ts).
+  | 'ServerCannotScoreError'
+  | 'ServerUnreachableError'
+  | 'ServerTimeoutError'
+  | 'ServerHttpError'
+  | 'ServerAuthError'
+  | 'ServerModelNotServedError'
+  | 'ServerResponseError'
+  | 'ServerClampedLogprobError'
+  | 'ServerCorsError'
+  | 'ServerMixedContentError'
+  | 'ServerLocalNetworkError'
+  | 'ServerTemperatureError'
+  | 'ServerHostNotConfirmedError';
 
 export class PrecisError extends Error {
   constructor(name: PrecisErrorName, message: string) {

@@ -7,7 +7,9 @@
  *    style; each must leave room for maxTokens in the model's window (ContextTooLongError).
  * 2. Generation: context-major (i, then j), the k-th sample (k = i*M + j) seeded with
  *    sampleSeed(settings.seed, k) so samples differ and a run is reproducible. Each finished
- *    compression goes to `onCompression` at once, so the caller can save it.
+ *    compression goes to `onCompression` at once, so the caller can save it. An engine with
+ *    `generateMany` (a server) gets every missing sample at once and runs them in parallel;
+ *    each still goes to `onCompression` as it finishes (in completion order, one at a time).
  * 3. Scoring: for each context l, ONE `engine.score(promptIds_l, allCompressionIds, T)` call, so
  *    the context is prefilled once and reused for every compression. T is the sampling
  *    temperature (engines score T = 0 at T = 1). Ids are the sampler's own, never re-tokenised.
@@ -34,6 +36,7 @@
 import type {
   Engine,
   EngineCounters,
+  GenerateResult,
   PromptStyle,
   SamplingSettings,
   StopReason,
@@ -293,6 +296,51 @@ export async function runEstimate(
     timings.generationMs = now() - genStartMs;
   };
   progress('generating', done, total, genStartMs, alreadyDone);
+  const finish = async (i: number, j: number, seed: number, result: GenerateResult, texts: string[]) => {
+    const streamed = texts.length === result.ids.length;
+    const compression: GeneratedCompression = {
+      context: i,
+      sample: j,
+      seed,
+      text: streamed ? texts.join('') : await engine.detokenize(result.ids),
+      tokenTexts: streamed ? texts : await Promise.all(result.ids.map(async (id) => engine.detokenize([id]))),
+      ids: result.ids,
+      logprobsNats: result.logprobsNats,
+      stopReason: result.stopReason,
+      truncated: result.stopReason === 'length',
+      empty: result.ids.length === 0,
+    };
+    slots[i * m + j] = compression;
+    await hooks.onCompression?.(compression);
+    done++;
+    progress('generating', done, total, genStartMs, alreadyDone);
+  };
+  if (engine.generateMany) {
+    // Parallel (a server): every missing sample at once; each is saved as it finishes.
+    if (hooks.signal?.aborted) {
+      endGeneration();
+      return cancelled('generating');
+    }
+    const jobs: { i: number; j: number; seed: number }[] = [];
+    for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) if (!slots[i * m + j]) jobs.push({ i, j, seed: sampleSeed(settings.seed, i * m + j) });
+    let interrupted = false;
+    await engine.generateMany(
+      jobs.map((job) => ({ promptIds: promptIds[job.i], settings: { ...settings, seed: job.seed } })),
+      async (index, result, texts) => {
+        if (result.stopReason === 'interrupted' || hooks.signal?.aborted) {
+          interrupted = true;
+          return;
+        }
+        const { i, j, seed } = jobs[index];
+        result.ids.forEach((id, t) => hooks.onToken?.(i, j, { id, text: texts[t] ?? '', logprobNats: result.logprobsNats[t], index: t }));
+        await finish(i, j, seed, result, texts);
+      },
+    );
+    if (interrupted) {
+      endGeneration();
+      return cancelled('generating');
+    }
+  }
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < m; j++) {
       const k = i * m + j;
@@ -311,23 +359,7 @@ export async function runEstimate(
         endGeneration();
         return cancelled('generating');
       }
-      const streamed = texts.length === result.ids.length;
-      const compression: GeneratedCompression = {
-        context: i,
-        sample: j,
-        seed,
-        text: streamed ? texts.join('') : await engine.detokenize(result.ids),
-        tokenTexts: streamed ? texts : await Promise.all(result.ids.map(async (id) => engine.detokenize([id]))),
-        ids: result.ids,
-        logprobsNats: result.logprobsNats,
-        stopReason: result.stopReason,
-        truncated: result.stopReason === 'length',
-        empty: result.ids.length === 0,
-      };
-      slots[k] = compression;
-      await hooks.onCompression?.(compression);
-      done++;
-      progress('generating', done, total, genStartMs, alreadyDone);
+      await finish(i, j, seed, result, texts);
     }
   }
   endGeneration();

@@ -8,16 +8,16 @@
  *
  * | member | where (0.2.86 lib/index.js) | what it is / what we rely on |
  * | --- | --- | --- |
- * | `engine.loadedModelIdToPipeline` | MLCEngine, filled at the end of `reloadInternal` (~l.18330), cleared by `unload` (~l.18345) | Map model id -> LLMChatPipeline. Empty again after web-llm unloads itself on a device loss. |
- * | `engine.loadedModelIdToChatConfig` | MLCEngine (~l.18345) | Map model id -> ChatConfig (`conv_template`, `conv_config`, `context_window_size`, `vocab_size`). |
- * | `pipeline.tokenizer` | LLMChatPipeline ctor (~l.11710) | web-tokenizers: `encode` (no special tokens added), `decode`, `getVocabSize`. |
- * | `pipeline.config` | ctor (~l.11711) | the ChatConfig again (fallback for the map above). |
- * | `pipeline.filledKVCacheLength` | ctor (~l.11647), `+=` in `embedAndForward` (~l.13330) | tokens in the KV cache; we keep it right after our own forwards and roll-backs. |
- * | `pipeline.contextWindowSize`, `slidingWindowSize`, `prefillChunkSize` | ctor (~l.11650-11653, 11872-11876) | window; -1 = no sliding window; `prefill_chunk_size` from the library's metadata (max tokens per forward). |
- * | `pipeline.kvCache`, `rnnState`, `artifact`, `resolvedModelABI` | ctor (~l.11639-11640, 11775-11800, 11927-11935) | the model's states: a plain paged KV cache only when `artifact` and `rnnState` are undefined and the ABI is `single` with `needsKVCache` and not `needsRNNState`. |
- * | `pipeline.tvm` | ctor (~l.11709) | the tvmjs `Instance` (below). |
- * | `pipeline.vm.getFunction(name)` | ctor (~l.11747); VirtualMachine (~l.7700-7722) | a function of the model library; throws for a name it does not export. Its result is attached to the current scope. |
- * | `pipeline.params`, `pipeline.device` | ctor (~l.11714, 11866) | the weights (passed to every model function) and the webgpu `DLDevice` (`sync()` waits for queued GPU work and read-backs). |
+ * | `engine.loadedModelIdToPipeline` | MLCEngine, filled at the end of `reloadInternal` (l.18328), cleared by `unload` (l.18356) | Map model id -> LLMChatPipeline. Empty again after web-llm unloads itself on a device loss. |
+ * | `engine.loadedModelIdToChatConfig` | MLCEngine, set in `reloadInternal` (l.18244) | Map model id -> ChatConfig (`conv_template`, `conv_config`, `context_window_size`, `vocab_size`). |
+ * | `pipeline.tokenizer` | LLMChatPipeline ctor (l.11712) | web-tokenizers: `encode` (no special tokens added), `decode`, `getVocabSize`. |
+ * | `pipeline.config` | ctor (l.11713) | the ChatConfig again (fallback for the map above). |
+ * | `pipeline.filledKVCacheLength` | ctor (l.11647), `+=` in `embedAndForward` (l.13330) | tokens in the KV cache; we keep it right after our own forwards and roll-backs. |
+ * | `pipeline.contextWindowSize`, `slidingWindowSize`, `prefillChunkSize` | ctor (defaults l.11650-11653, set l.11874-11881) | window; -1 = no sliding window; `prefill_chunk_size` from the library's metadata (max tokens per forward). |
+ * | `pipeline.kvCache`, `rnnState`, `artifact`, `resolvedModelABI` | ctor (l.11639-11640; ABI l.11801/11813; l.11930, 11938) | the model's states: a plain paged KV cache only when `artifact` and `rnnState` are undefined and the ABI is `single` with `needsKVCache` and not `needsRNNState`. |
+ * | `pipeline.tvm` | ctor (l.11711) | the tvmjs `Instance` (below). |
+ * | `pipeline.vm.getFunction(name)` | ctor (l.11746); VirtualMachine (l.7700-7722) | a function of the model library; throws for a name it does not export. Its result is attached to the current scope. |
+ * | `pipeline.params`, `pipeline.device` | ctor (l.11872, 11743) | the weights (passed to every model function) and the webgpu `DLDevice` (`sync()` waits for queued GPU work and read-backs). |
  * | `pipeline.getTokensEmbeddings(ids)` | ~l.13164 | runs `embed` in its own scope and attaches the result to the caller's scope (so the caller must have one open); ids.length <= prefillChunkSize. |
  * | `pipeline.getActiveKVStates()` | ~l.13510 | [kvCache] (plus rnnState on hybrid models). |
  * | `pipeline.fKVCacheBeginForward`, `fKVCacheEndForward` | ctor (~l.11920-11921) | detached `vm.builtin.kv_state_begin_forward/end_forward`: bracket every forward with (seq ids, lengths) shape tuples. |

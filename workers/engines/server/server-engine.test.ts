@@ -1,0 +1,172 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixturePresent, loadFixture, noteIfFixtureMissing } from '../../../cli/fixture';
+import { startInferenceFixture, type FixtureOptions, type FixtureServer } from '../../../e2e/fixtures/inference-server';
+import { runEstimate } from '../../../src/lib/core/run-estimate';
+import { ServerEngine, type ServerEngineConfig } from './engine';
+
+noteIfFixtureMissing('server engine on fixture servers');
+
+const reference = fixturePresent ? loadFixture() : null;
+
+async function withFixture<T>(opts: Omit<FixtureOptions, 'engine'>, fn: (server: FixtureServer) => Promise<T>): Promise<T> {
+  const server = await startInferenceFixture({ engine: loadFixture(), ...opts });
+  try {
+    return await fn(server);
+  } finally {
+    await server.close();
+  }
+}
+
+const connect = (server: FixtureServer, extra: Partial<ServerEngineConfig> = {}) =>
+  ServerEngine.connect({ kind: 'vllm', baseURL: server.url, servedModel: 'stories260K', promptStyle: 'plain', ...extra });
+
+const PROMPT = { kind: 'plain' as const, text: 'Tom had a red kite.\nWho is in the story?' };
+
+describe.skipIf(!fixturePresent)('server engine against fixture servers backed by the reference engine', () => {
+  const ref = reference!;
+  const refPrompt = ref.promptIds(PROMPT);
+  const conts = [ref.tokenize(' He ran to the park.'), ref.tokenize(' Lily was sad.'), [2]];
+  let expected: number[][];
+  beforeAll(async () => {
+    expected = await ref.score(refPrompt, conts, 1);
+  });
+
+  const cases: [string, Omit<FixtureOptions, 'engine'>, Partial<ServerEngineConfig>][] = [
+    ['vLLM echo, max_tokens 0', { kind: 'vllm' }, {}],
+    ['vLLM echo, max_tokens 0 refused (older vLLM): max_tokens 1', { kind: 'vllm', refuseMaxTokens0: true }, {}],
+    ['vLLM prompt_logprobs', { kind: 'vllm' }, { vllmScoring: 'prompt_logprobs' }],
+    ['SGLang, first entry null', { kind: 'sglang', convention: 'null-first' }, { kind: 'sglang' }],
+    ['SGLang, first entry dropped', { kind: 'sglang', convention: 'dropped-first' }, { kind: 'sglang' }],
+  ];
+  for (const [name, fixture, config] of cases) {
+    it(`${name}: prompt ids and scores equal the reference engine's`, async () => {
+      await withFixture(fixture, async (server) => {
+        const engine = await connect(server, { batchSize: 2, ...config });
+        expect(engine.info.contextWindowTokens).toBe(ref.info.contextWindowTokens);
+        expect(engine.info.bosId).toBe(1);
+        expect(engine.info.sampler).toBe('server');
+        expect(await engine.promptIds(PROMPT)).toEqual(refPrompt);
+        expect(await engine.tokenize(' He ran')).toEqual(ref.tokenize(' He ran'));
+        expect(await engine.detokenize(refPrompt)).toBe(ref.detokenize(refPrompt));
+        const got = await engine.score(refPrompt, conts, 1);
+        got.forEach((row, r) => row.forEach((v, t) => expect(Math.abs(v - expected[r][t])).toBeLessThan(1e-9)));
+        expect(got.map((r) => r.length)).toEqual(conts.map((c) => c.length));
+        if (config.kind === 'sglang') {
+          const stats = engine.serverStats();
+          expect(stats.sglangConvention).toBe(fixture.convention);
+          // The context stays in the prefix cache: every sequence after the first reuses it.
+          expect(stats.cachedTokens).toBeGreaterThanOrEqual((conts.length - 1) * (refPrompt.length - 1));
+          const body = JSON.parse(server.requests.filter((r) => r.path === '/generate').at(-1)!.body);
+          expect(body.logprob_start_len).toBe(refPrompt.length - 1);
+        }
+      });
+    });
+  }
+
+  it('samples on the server with the given seed: the reference sampler\'s ids, texts that add up', async () => {
+    for (const kind of ['vllm', 'sglang'] as const) {
+      await withFixture({ kind }, async (server) => {
+        const engine = await connect(server, { kind });
+        const settings = { temperature: 0.8, topP: 1, maxTokens: 12, seed: 5 };
+        const texts: string[] = [];
+        const got = await engine.generate(refPrompt, settings, (e) => texts.push(e.text));
+        const want = await ref.generate(refPrompt, settings);
+        expect(got.ids).toEqual(want.ids);
+        expect(texts.join('')).toBe(ref.tokenizer.decode(want.ids, refPrompt.at(-1)!));
+        // Sampled log-probs come back as the server reports them (raw logits, temperature 1).
+        const raw = (await ref.score(refPrompt, [want.ids], 1))[0];
+        got.logprobsNats.forEach((v, i) => expect(v).toBeCloseTo(raw[i], 9));
+        const body = JSON.parse(server.requests.find((r) => r.path === (kind === 'vllm' ? '/v1/completions' : '/generate') && r.body.includes('"seed') || r.body.includes('sampling_seed'))!.body);
+        expect(JSON.stringify(body)).toMatch(/"top_k":-1/);
+      });
+    }
+  });
+
+  it('an MI estimate over the server equals the one over the reference engine', async () => {
+    await withFixture({ kind: 'sglang' }, async (server) => {
+      const engine = await connect(server, { kind: 'sglang', concurrency: 3, batchSize: 2 });
+      const request = {
+        contexts: ['Tom had a red kite.', 'Lily saw a big dog.', 'The sun was hot.'],
+        question: 'Who is in the story?',
+        samplesPerContext: 2,
+        settings: { temperature: 1, topP: 1, maxTokens: 8, seed: 3 },
+      };
+      const a = await runEstimate(engine, request);
+      const b = await runEstimate(loadFixture(), request);
+      if (a.status !== 'done' || b.status !== 'done') throw new Error('not done');
+      expect(a.contexts).toEqual(b.contexts);
+      a.compressions.forEach((c, k) => {
+        expect(c.ids).toEqual(b.compressions[k].ids);
+        expect(Math.abs(c.termNats - b.compressions[k].termNats)).toBeLessThan(1e-9);
+      });
+      expect(Math.abs(a.summary.miNats - b.summary.miNats)).toBeLessThan(1e-9);
+    });
+  });
+
+  it('refuses servers that cannot score, by name and in plain words', async () => {
+    for (const kind of ['llama-server', 'ollama'] as const) {
+      await withFixture({ kind }, async (server) => {
+        await expect(connect(server)).rejects.toMatchObject({
+          name: 'ServerCannotScoreError',
+          message: expect.stringContaining('this server cannot score text: use it to generate, with another scorer'.replace(/^t/, 'T')),
+        });
+      });
+    }
+  });
+
+  it('names a model it does not serve, a wrong key, retries 503s, and refuses temperatures it cannot score', async () => {
+    await withFixture({ kind: 'vllm', apiKey: 'sk-right' }, async (server) => {
+      await expect(connect(server, { apiKey: 'sk-wrong' })).rejects.toMatchObject({ name: 'ServerAuthError' });
+      await expect(connect(server, { apiKey: 'sk-right', servedModel: 'llama-70b' })).rejects.toMatchObject({
+        name: 'ServerModelNotServedError',
+        message: expect.stringContaining('it serves: stories260K'),
+      });
+      const engine = await connect(server, { apiKey: 'sk-right' });
+      await expect(engine.score(refPrompt, conts, 0.7)).rejects.toMatchObject({ name: 'ServerTemperatureError' });
+      const long = Array.from({ length: ref.info.contextWindowTokens }, () => 300);
+      await expect(engine.score([1, ...long], [[2]], 1)).rejects.toMatchObject({ name: 'ContextTooLongError' });
+    });
+    await withFixture({ kind: 'vllm', fail503: 2 }, async (server) => {
+      const engine = await connect(server, { backoffMs: 1 });
+      expect(engine.info.contextWindowTokens).toBe(ref.info.contextWindowTokens);
+    });
+  });
+
+  it('detects -9999 clamped log-probs instead of averaging them in', async () => {
+    // EOS (id 2) is not in the capability probe, so connect succeeds and the run's score fails.
+    await withFixture({ kind: 'vllm', clampTokenId: 2 }, async (server) => {
+      const engine = await connect(server);
+      await expect(engine.score(refPrompt, conts, 1)).rejects.toMatchObject({ name: 'ServerClampedLogprobError', message: expect.stringContaining('-9999') });
+    });
+  });
+
+  it('names a server that is down, slow, or not answering JSON', async () => {
+    const down = await startInferenceFixture({ kind: 'vllm', engine: loadFixture() });
+    const url = down.url;
+    await down.close();
+    await expect(ServerEngine.connect({ kind: 'vllm', baseURL: url, servedModel: 'stories260K', promptStyle: 'plain' })).rejects.toMatchObject({ name: 'ServerUnreachableError' });
+
+    await withFixture({ kind: 'vllm', latencyMs: 300 }, async (server) => {
+      await expect(connect(server, { timeoutMs: 50 })).rejects.toMatchObject({ name: 'ServerTimeoutError' });
+    });
+
+    const garbage = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{"object": "list", "data": [');
+    });
+    await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (garbage.address() as AddressInfo).port;
+      await expect(ServerEngine.connect({ kind: 'sglang', baseURL: `http://127.0.0.1:${port}/v1`, servedModel: 'x', promptStyle: 'plain' })).rejects.toMatchObject({
+        name: 'ServerResponseError',
+        message: expect.stringContaining('did not return JSON'),
+      });
+    } finally {
+      garbage.close();
+    }
+  });
+});
+
+afterAll(() => undefined);
