@@ -3,7 +3,9 @@ import { defineConfig, type Plugin, type Connect } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
+import { VitePWA } from 'vite-plugin-pwa';
 import { contentSecurityPolicy } from './scripts/vite-csp.ts';
+import { webllmModels } from './scripts/webllm-models-plugin.ts';
 
 /**
  * Model files are never part of the build: the dev and preview servers serve a folder of
@@ -23,10 +25,17 @@ function serveModels(): Plugin {
       res.end('not found');
       return;
     }
-    const size = statSync(file).size;
+    const { size, mtimeMs } = statSync(file);
+    // Revalidated on every use (no-cache) but cheaply: an unchanged file answers 304.
+    const etag = `W/"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
+    res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('ETag', etag);
+    if (req.headers['if-none-match'] === etag) {
+      res.statusCode = 304;
+      return void res.end();
+    }
     res.setHeader('Content-Type', 'application/octet-stream');
     res.setHeader('Content-Length', String(size));
-    res.setHeader('Cache-Control', 'no-cache');
     if (req.method === 'HEAD') return void res.end();
     createReadStream(file).pipe(res);
   };
@@ -41,11 +50,48 @@ function serveModels(): Plugin {
   };
 }
 
+/**
+ * The installable app and its service worker (sw/sw.ts, Workbox through vite-plugin-pwa). The
+ * precache is only what a first run needs offline: the page, its script and styles, the
+ * compressor worker, icons and manifest. Every other chunk (pdf.js, gpt-tokenizer's tables,
+ * web-llm's runtime) is stored by the service worker when first used; the reference model is
+ * fetched by the service worker at install (it is served beside the app, not built into dist/).
+ */
+function pwa(): Plugin[] {
+  return VitePWA({
+    strategies: 'injectManifest',
+    srcDir: 'sw',
+    filename: 'sw.ts',
+    registerType: 'prompt',
+    injectRegister: false,
+    includeAssets: ['favicon.svg', 'apple-touch-icon-180x180.png'],
+    manifest: {
+      name: 'Précis',
+      short_name: 'Précis',
+      description: 'Compress private documents on this device, measure what each compression keeps, send only the compression.',
+      start_url: './',
+      scope: './',
+      display: 'standalone',
+      theme_color: '#1d3557',
+      background_color: '#f7f7f4',
+      icons: [
+        { src: 'pwa-192x192.png', sizes: '192x192', type: 'image/png' },
+        { src: 'pwa-512x512.png', sizes: '512x512', type: 'image/png' },
+        { src: 'maskable-512x512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+      ],
+    },
+    injectManifest: {
+      globPatterns: ['index.html', 'assets/index-*.{js,css}', 'assets/workbox-window*.js', 'assets/compressor.worker-*.js'],
+    },
+    devOptions: { enabled: false },
+  });
+}
+
 export default defineConfig({
   base: './',
-  plugins: [svelte(), serveModels(), contentSecurityPolicy()],
+  plugins: [svelte(), serveModels(), contentSecurityPolicy(), webllmModels(), ...(process.env.VITEST ? [] : pwa())],
   resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
-  worker: { format: 'es' },
+  worker: { format: 'es', plugins: () => [webllmModels()] },
   build: { target: 'es2022', chunkSizeWarningLimit: 7000 },
   server: { port: 5173, strictPort: true },
   preview: { port: 4173, strictPort: true },

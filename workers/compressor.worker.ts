@@ -18,6 +18,9 @@ import { Mutex } from './mutex';
 import { ReferenceEngine } from './engines/reference/engine';
 import { chunkForCompression } from '../src/lib/core/chunk-for-compression';
 import { runEstimate } from '../src/lib/core/run-estimate';
+import { deleteModelFiles, listCachedModels } from '../src/lib/webgpu/cache';
+import { findModelRecord, modelRecords } from '../src/lib/webgpu/model-list';
+import { InvalidArgumentError } from '../src/lib/core/errors';
 
 let engine: Engine | null = null;
 const lock = new Mutex();
@@ -132,6 +135,14 @@ const api = {
       estimateSignal = signal;
       return runEstimate(e, request, { signal, onProgress, onCompression, onToken });
     });
+  },
+  async cachedModels() {
+    return listCachedModels(modelRecords(), self.caches);
+  },
+  async deleteCachedModel(modelId) {
+    const record = findModelRecord(modelId);
+    if (!record) throw new InvalidArgumentError(`${modelId} is not a web-llm model this app knows.`);
+    if (self.caches) await deleteModelFiles(record, self.caches);
   },
   async interrupt() {
     estimateSignal.aborted = true;

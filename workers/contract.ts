@@ -23,6 +23,7 @@ import type {
   EstimateRequest,
   GeneratedCompression,
 } from '../src/lib/core/run-estimate';
+import type { CachedModel } from '../src/lib/webgpu/cache';
 
 /** Where the worker gets an engine from. */
 export type EngineSpec =
@@ -90,6 +91,13 @@ export interface CompressorApi {
     onCompression?: (compression: GeneratedCompression) => void | Promise<void>,
     onToken?: (contextIndex: number, sampleIndex: number, event: TokenEvent) => void,
   ): Promise<EstimateOutcome>;
+  /**
+   * web-llm models stored in this origin's Cache Storage (sizes, completeness), read without
+   * loading web-llm. Runs beside the engine queue, so a running estimate does not delay it.
+   */
+  cachedModels(): Promise<CachedModel[]>;
+  /** Remove one web-llm model's files from Cache Storage (weights, tokenizer, library, config). */
+  deleteCachedModel(modelId: string): Promise<void>;
   /** Cancel the running generate/score/estimate at the next token. Safe when idle. */
   interrupt(): Promise<void>;
   counters(): Promise<EngineCounters>;

@@ -17,7 +17,11 @@ export async function fetchWithProgress(
   try {
     response = await fetch(url);
   } catch (err) {
-    throw new ModelFetchError(url, `the network request failed (${(err as Error).message}).`);
+    // Offline, a model file loads only from what the service worker stored on an earlier visit.
+    throw new ModelFetchError(
+      url,
+      `the network request failed (${(err as Error).message}). If this device is offline, the file is not stored on it for offline use: connect once to store it.`,
+    );
   }
   if (!response.ok) throw new ModelFetchError(url, `the server answered ${response.status}.`);
   const header = response.headers.get('content-length');

@@ -50,7 +50,12 @@ export const CSP_DIRECTIVES: readonly CspDirective[] = [
   {
     name: 'worker-src',
     governs: 'Web Workers (and service workers)',
-    sources: [{ value: "'self'", why: 'the compressor worker and the pdf.js worker are files of the build; no blob: workers' }],
+    sources: [
+      {
+        value: "'self'",
+        why: 'the compressor worker, the pdf.js worker and the service worker (sw.js) are files of the build; no blob: workers',
+      },
+    ],
   },
   {
     name: 'style-src',
@@ -65,7 +70,7 @@ export const CSP_DIRECTIVES: readonly CspDirective[] = [
   {
     name: 'img-src',
     governs: 'images',
-    sources: [{ value: "'self'", why: 'the favicon' }],
+    sources: [{ value: "'self'", why: 'the favicon and the app icons' }],
   },
   {
     name: 'manifest-src',

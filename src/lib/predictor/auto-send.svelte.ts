@@ -21,6 +21,8 @@ export interface AutoSendSource {
   question: string;
   /** The compressions to send (the selected documents' only). */
   compressions: string[];
+  /** The device is offline: a run that finishes now is skipped, not queued for later. */
+  offline?: boolean;
   onExchange?: (exchange: Exchange) => void;
 }
 
@@ -34,6 +36,7 @@ export function startAutoSend(predictor: PredictorState, session: SendSession, s
       const state = s.runState;
       const question = s.question;
       const compressions = s.compressions;
+      const offline = s.offline === true;
       const ready =
         predictor.ready && predictor.requestProblem() === null && compressions.length > 0 && question.trim() !== '' && !session.busy;
       if (!on) {
@@ -47,7 +50,14 @@ export function startAutoSend(predictor: PredictorState, session: SendSession, s
           if (state === 'running' || state === 'preparing') session.autoPending.add(id);
           return;
         }
-        if (!session.autoPending.has(id) || !ready) return;
+        if (!session.autoPending.has(id)) return;
+        if (offline) {
+          // Nothing is queued while offline: this run is not auto-sent later.
+          session.autoPending.delete(id);
+          session.autoSent.add(id);
+          return;
+        }
+        if (!ready) return;
         if (!predictor.autoSendMatches()) {
           predictor.stopAutoSend('the endpoint is not the one auto-send was switched on for');
           return;

@@ -15,6 +15,8 @@ import { Playground } from './playground.svelte';
 import { PredictorState } from './predictor.svelte';
 import { RunStore } from './run.svelte';
 import { DemoStore } from './demo.svelte';
+import { pwaState } from '../pwa/register';
+import type { PwaState } from '../pwa/pwa-state.svelte';
 
 export class AppState {
   readonly engine = new EngineStore();
@@ -25,6 +27,9 @@ export class AppState {
   readonly send: SendSession;
   readonly webgpu: WebGpuState = webGpuState();
   readonly demo = new DemoStore();
+  /** Offline readiness and app updates (the service worker). */
+  readonly pwa: PwaState = pwaState();
+
   constructor() {
     this.send = new SendSession(this.predictor);
     // Auto-send (switched in predictor.setAutoSend) watches the run whichever view is shown.
@@ -33,6 +38,7 @@ export class AppState {
       runState: this.run.state,
       question: this.run.runQuestion || this.run.question,
       compressions: this.run.sendable,
+      offline: !this.pwa.online,
       onExchange: (e) => void this.run.recordExchange(e),
     }));
   }

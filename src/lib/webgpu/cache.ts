@@ -1,14 +1,16 @@
 /**
- * web-llm's model cache, seen from the main thread: which models are stored, how many bytes
- * each takes, deletion, and the origin's storage estimate.
+ * web-llm's model cache: which models are stored, how many bytes each takes, deletion, and the
+ * origin's storage estimate. The worker runs the listing and deletion (workers/contract.ts
+ * `cachedModels`, `deleteCachedModel`); the storage estimate is read on the page.
  *
  * web-llm (default `cacheBackend: "cache"`) keeps weights and tokenizer in the Cache API scope
  * `webllm/model` under the model's base URL, the model library in `webllm/wasm` under the record's
  * `model_lib` URL, and the chat config in `webllm/config`. Sizes are summed from the stored
  * responses (Content-Length when present, else the body's blob size, which the browser keeps on
- * disk). Deletion uses web-llm's own `deleteModelAllInfoInCache`; completeness uses
- * `hasModelInCache`. web-llm is imported dynamically. Never opens a cache that does not exist
- * (`caches.open` would create it).
+ * disk). Completeness and deletion follow web-llm 0.2.86's own `hasModelInCache` and
+ * `deleteModelAllInfoInCache` (tensor-cache.json and every shard it lists; the tokenizer files;
+ * the library; the chat config) but over the Cache API directly, so neither needs web-llm's
+ * 6 MB bundle. Never opens a cache that does not exist (`caches.open` would create it).
  */
 import { modelBaseUrl, type ModelRecordLike } from './catalog';
 
@@ -28,9 +30,15 @@ export interface StorageInfo {
 }
 
 /** The parts of CacheStorage used here (tests pass a fake). */
+export interface CacheLike {
+  keys(): Promise<readonly { url: string }[]>;
+  match(url: string): Promise<Response | undefined>;
+  delete?(url: string): Promise<boolean>;
+}
+
 export interface CacheStorageLike {
   has(name: string): Promise<boolean>;
-  open(name: string): Promise<{ keys(): Promise<readonly { url: string }[]>; match(req: { url: string } | string): Promise<Response | undefined> }>;
+  open(name: string): Promise<CacheLike>;
 }
 
 async function responseBytes(res: Response | undefined): Promise<number> {
@@ -64,7 +72,7 @@ export async function listCacheEntries(storage: CacheStorageLike): Promise<{ url
   for (const scope of WEBLLM_CACHE_SCOPES) {
     if (!(await storage.has(scope))) continue;
     const cache = await storage.open(scope);
-    for (const req of await cache.keys()) entries.push({ url: req.url, bytes: await responseBytes(await cache.match(req)) });
+    for (const req of await cache.keys()) entries.push({ url: req.url, bytes: await responseBytes(await cache.match(req.url)) });
   }
   return entries;
 }
@@ -73,9 +81,13 @@ export async function listCacheEntries(storage: CacheStorageLike): Promise<{ url
 export async function listCachedModels(
   records: readonly ModelRecordLike[],
   storage: CacheStorageLike | undefined = (globalThis as { caches?: CacheStorageLike }).caches,
-  isComplete: (modelId: string) => Promise<boolean> = defaultIsComplete,
+  isComplete?: (modelId: string) => Promise<boolean>,
 ): Promise<CachedModel[]> {
   if (!storage) return [];
+  const complete = isComplete ?? ((id: string) => {
+    const record = records.find((r) => r.model_id === id);
+    return record ? isModelComplete(record, storage) : Promise.resolve(false);
+  });
   const entries = await listCacheEntries(storage);
   const weightEntries = entries.filter((e) => records.some((r) => e.url.startsWith(modelBaseUrl(r.model))));
   const hasWeights = new Set(groupCachedBytes(records, weightEntries).keys());
@@ -83,20 +95,55 @@ export async function listCachedModels(
   const out: CachedModel[] = [];
   for (const [modelId, b] of bytes) {
     if (!hasWeights.has(modelId)) continue;
-    out.push({ modelId, bytes: b, complete: await isComplete(modelId).catch(() => false) });
+    out.push({ modelId, bytes: b, complete: await complete(modelId).catch(() => false) });
   }
   return out.sort((a, b) => b.bytes - a.bytes);
 }
 
-async function defaultIsComplete(modelId: string): Promise<boolean> {
-  const webllm = await import('@mlc-ai/web-llm');
-  return webllm.hasModelInCache(modelId);
+/** The shard paths listed in a stored tensor-cache.json, or null when it is absent or unreadable. */
+async function storedShardPaths(cache: CacheLike, base: string): Promise<string[] | null> {
+  const res = await cache.match(new URL('tensor-cache.json', base).href);
+  if (!res) return null;
+  try {
+    const json = (await res.json()) as { records?: { dataPath?: unknown }[] };
+    if (!Array.isArray(json.records)) return null;
+    return json.records.map((r) => String(r.dataPath));
+  } catch {
+    return null;
+  }
 }
 
-/** Remove weights, tokenizer, library and config of one model (web-llm's own helper). */
-export async function deleteCachedModel(modelId: string): Promise<void> {
-  const webllm = await import('@mlc-ai/web-llm');
-  await webllm.deleteModelAllInfoInCache(modelId);
+/**
+ * web-llm's `hasModelInCache`: tensor-cache.json is stored in `webllm/model` and so is every
+ * shard it lists. False for a partial download.
+ */
+export async function isModelComplete(record: ModelRecordLike, storage: CacheStorageLike): Promise<boolean> {
+  if (!(await storage.has('webllm/model'))) return false;
+  const cache = await storage.open('webllm/model');
+  const base = modelBaseUrl(record.model);
+  const shards = await storedShardPaths(cache, base);
+  if (!shards) return false;
+  for (const path of shards) if (!(await cache.match(new URL(path, base).href))) return false;
+  return true;
+}
+
+/**
+ * Remove one model's weights, tokenizer, library and chat config, as web-llm's
+ * `deleteModelAllInfoInCache` does. Also removes any other file stored under the model's base
+ * URL (a partial download's leftovers), which web-llm's helper would keep.
+ */
+export async function deleteModelFiles(record: ModelRecordLike, storage: CacheStorageLike): Promise<void> {
+  const base = modelBaseUrl(record.model);
+  if (await storage.has('webllm/model')) {
+    const cache = await storage.open('webllm/model');
+    for (const req of await cache.keys()) if (req.url.startsWith(base)) await cache.delete?.(req.url);
+  }
+  if (await storage.has('webllm/wasm')) await (await storage.open('webllm/wasm')).delete?.(record.model_lib);
+  if (await storage.has('webllm/config')) {
+    const config = await storage.open('webllm/config');
+    await config.delete?.(new URL('mlc-chat-config.json', base).href);
+    if (record.model_manifest) await config.delete?.(new URL(record.model_manifest, base).href);
+  }
 }
 
 export async function storageEstimate(nav: { storage?: Pick<StorageManager, 'estimate' | 'persisted'> } | undefined = globalThis.navigator): Promise<StorageInfo> {

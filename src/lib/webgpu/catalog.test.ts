@@ -5,12 +5,12 @@ import {
   engineSelectOptions,
   estimateDownloadBytes,
   fetchExactDownloadBytes,
-  loadModelList,
   modelBaseUrl,
   parseModelId,
   smallestFamily,
   type ModelRecordLike,
 } from './catalog';
+import { modelRecords } from './model-list';
 
 const rec = (model_id: string, vram: number, extra: Partial<ModelRecordLike> = {}): ModelRecordLike => ({
   model: `https://huggingface.co/mlc-ai/${model_id}`,
@@ -110,7 +110,7 @@ describe('helpers', () => {
 
 describe('the installed web-llm model list', () => {
   it('offers the Qwen2.5 and Llama-3.2 instruct families in f32 for a GPU without shader-f16', async () => {
-    const c = buildCatalog(await loadModelList(), { shaderF16: false });
+    const c = buildCatalog(modelRecords(), { shaderF16: false });
     const fams = c.map((f) => f.family);
     for (const f of ['Qwen2.5-0.5B-Instruct', 'Qwen2.5-1.5B-Instruct', 'Qwen2.5-3B-Instruct', 'Qwen2.5-7B-Instruct', 'Llama-3.2-1B-Instruct', 'Llama-3.2-3B-Instruct']) {
       expect(fams).toContain(f);

@@ -2,9 +2,11 @@
  * The compressor catalog: instruction models from web-llm's own prebuilt list, filtered to the
  * ones that make sense as compressors, one variant per family picked for this GPU.
  *
- * The model list is read at run time (`prebuiltAppConfig.model_list`) through a dynamic import,
- * never a static one, so web-llm (~6 MB) stays out of the main chunk. `buildCatalog()` is the
- * pure selection, tested with fake model lists.
+ * The model list is web-llm's `prebuiltAppConfig.model_list`, read from the installed package at
+ * build time (`model-list.ts`, `virtual:webllm-models`), so the page never imports web-llm
+ * (~6 MB) to show it. This module stays free of that import so the build step can use
+ * `COMPRESSOR_FAMILIES` and `parseModelId` in Node. `buildCatalog()` is the pure selection,
+ * tested with fake model lists.
  *
  * Sizes: `vramMB` is web-llm's own `vram_required_MB`. The download size is not in the record, so
  * it is estimated from the parameter count and the quantisation's bits per weight
@@ -22,6 +24,8 @@ export interface ModelRecordLike {
   required_features?: string[];
   model_type?: number;
   overrides?: { context_window_size?: number };
+  /** URL of mlc-model-manifest.json relative to the model URL (a few records). */
+  model_manifest?: string;
 }
 
 export type Quantization = 'q4f16_1' | 'q4f32_1' | 'q0f16' | 'q0f32';
@@ -221,16 +225,6 @@ export function engineSelectOptions(catalog: readonly CatalogFamily[]): EngineSe
       isDefault: f.isDefault,
     };
   });
-}
-
-/** Read web-llm's prebuilt list at run time (dynamic import keeps it out of the main chunk). */
-export async function loadModelList(): Promise<ModelRecordLike[]> {
-  const webllm = await import('@mlc-ai/web-llm');
-  return webllm.prebuiltAppConfig.model_list as ModelRecordLike[];
-}
-
-export async function loadCatalog(opts: CatalogOptions): Promise<CatalogFamily[]> {
-  return buildCatalog(await loadModelList(), opts);
 }
 
 /** web-llm's rule for a model's base URL (`cleanModelUrl`): append `resolve/main/` unless present. */

@@ -9,18 +9,19 @@
  * survives navigation. Downloads never start without `confirmLoad()` after `requestLoad()`.
  */
 import type { LoadProgress } from '../../../workers/contract';
-import { deleteCachedModel, listCachedModels, storageEstimate, type CachedModel, type StorageInfo } from './cache';
+import { storageEstimate, type CachedModel, type StorageInfo } from './cache';
 import {
   buildCatalog,
   engineSelectOptions,
   fetchExactDownloadBytes,
-  loadModelList,
   type CatalogFamily,
   type CatalogVariant,
   type EngineSelectOption,
   type ModelRecordLike,
 } from './catalog';
+import { modelRecords } from './model-list';
 import { probeWebGpu, type WebGpuReport } from './readiness';
+import { compressor } from '../worker/client';
 
 export type WebLlmLoadState = 'idle' | 'confirming' | 'loading' | 'ready' | 'error';
 
@@ -35,11 +36,15 @@ export interface WebGpuStateDeps {
   exactBytes: (record: ModelRecordLike) => Promise<number | null>;
 }
 
+/**
+ * The model list is built in at build time (no web-llm on the page); listing and deleting cached
+ * models run in the compressor worker, which reads Cache Storage without loading web-llm either.
+ */
 const defaultDeps: WebGpuStateDeps = {
   probe: () => probeWebGpu(),
-  modelList: loadModelList,
-  listCached: (r) => listCachedModels(r),
-  deleteCached: deleteCachedModel,
+  modelList: async () => [...modelRecords()],
+  listCached: () => compressor().cachedModels(),
+  deleteCached: (modelId) => compressor().deleteCachedModel(modelId),
   estimate: () => storageEstimate(),
   exactBytes: (r) => fetchExactDownloadBytes(r),
 };
@@ -67,8 +72,8 @@ export class WebGpuState {
   loadedModelId = $state<string | null>(null);
   busyDeleting = $state<string | null>(null);
 
-  /** engine-select options for this GPU (model ids as values). */
-  options: EngineSelectOption[] = $derived(engineSelectOptions(this.catalog));
+  /** engine-select options for this GPU (model ids as values); none without WebGPU. */
+  options: EngineSelectOption[] = $derived(this.report?.available === true ? engineSelectOptions(this.catalog) : []);
 
   private records: ModelRecordLike[] = [];
   private initPromise: Promise<void> | null = null;
@@ -88,16 +93,17 @@ export class WebGpuState {
     } finally {
       this.probing = false;
     }
-    // The model list lives in web-llm's 6 MB bundle: fetch it only where a model could run.
-    if (!this.report?.available) {
-      this.storage = await this.deps.estimate();
-      return;
-    }
+    // The list is part of the page (built from the installed web-llm), so the catalog is shown at
+    // once, also without WebGPU (its Load buttons are then disabled and engine-select offers none).
     try {
       this.records = await this.deps.modelList();
       this.catalog = buildCatalog(this.records, { shaderF16: this.report?.shaderF16 === true });
     } catch (err) {
       this.catalogError = `The model list could not be read: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    if (!this.report?.available) {
+      this.storage = await this.deps.estimate();
+      return;
     }
     await this.refreshCache();
   }
