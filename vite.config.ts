@@ -51,6 +51,18 @@ function serveModels(): Plugin {
 }
 
 /**
+ * Cross-origin isolation (COOP + COEP) lets the ONNX engine's WASM use several threads
+ * (SharedArrayBuffer). Every same-origin resource is then fine; cross-origin requests must be CORS
+ * requests (the predictor API, the model hosts) or carry Cross-Origin-Resource-Policy. A static
+ * host should send the same two headers (README "Threads"); without them the engine runs on one
+ * thread and says so.
+ */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+/**
  * The installable app and its service worker (sw/sw.ts, Workbox through vite-plugin-pwa). The
  * precache is only what a first run needs offline: the page, its script and styles, the
  * compressor worker, icons and manifest. Every other chunk (pdf.js, gpt-tokenizer's tables,
@@ -93,8 +105,8 @@ export default defineConfig({
   resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
   worker: { format: 'es', plugins: () => [webllmModels()] },
   build: { target: 'es2022', chunkSizeWarningLimit: 7000 },
-  server: { port: 5173, strictPort: true },
-  preview: { port: 4173, strictPort: true },
+  server: { port: 5173, strictPort: true, headers: ISOLATION_HEADERS },
+  preview: { port: 4173, strictPort: true, headers: ISOLATION_HEADERS },
   test: {
     include: ['src/**/*.test.ts', 'workers/**/*.test.ts', 'cli/**/*.test.ts', 'e2e/fixtures/**/*.test.ts'],
     environment: 'node',

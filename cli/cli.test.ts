@@ -34,8 +34,7 @@ describe('parseArgs', () => {
   });
 });
 
-// Each test spawns tsx processes: seconds each on a loaded machine, so more than the 5 s default.
-describe.skipIf(!fixturePresent)('generate and score commands', { timeout: 60_000 }, () => {
+describe.skipIf(!fixturePresent)('generate and score commands', { timeout: 30_000 }, () => {
   it('generate prints one JSON object with greedy ids, text and log-probs', async () => {
     const r = await run('generate.ts', ['--model', FIXTURE_DIR, '--prompt', 'Once upon a time', '--max-tokens', '20', '--temperature', '0']);
     expect(r.code).toBe(0);

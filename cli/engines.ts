@@ -8,11 +8,12 @@
  */
 import type { Engine, PromptStyle } from '../src/lib/core/engine';
 import { ServerEngine, type ScoringServerKind } from '../workers/engines/server/engine';
-import { loadEngineFromDir, required, UsageError } from './shared';
+import { loadCliEngine, required, UsageError } from './shared';
 
 export const ENGINE_ARGS = {
   model: 'string',
   engine: 'string',
+  dtype: 'string',
   'base-url': 'string',
   'served-model': 'string',
   'prompt-style': 'string',
@@ -24,7 +25,10 @@ export const ENGINE_ARGS = {
 
 export const ENGINE_USAGE = `
 Engine (default: the reference engine from --model DIR):
-  --engine E          reference (default), vllm or sglang
+  --engine E          reference (default), onnx (a Hugging Face ONNX folder as --model DIR, run by
+                      transformers.js on onnxruntime-node), vllm or sglang
+  --dtype D           onnx only: weights variant (fp32, q8, q4, q4f16, ...; default: the model's
+                      transformers.js_config dtype, else q4, q8, fp32 in that order)
   --base-url URL      the server, e.g. http://127.0.0.1:8000 (vllm, sglang)
   --served-model NAME the model name the server serves (its --served-model-name)
   --prompt-style S    plain (default: BOS, the context, a newline and the question) or chat
@@ -45,8 +49,9 @@ export function isServerEngine(args: EngineArgs): boolean {
 
 export async function engineFromArgs(args: EngineArgs): Promise<Engine> {
   const kind = args.engine ?? 'reference';
-  if (kind === 'reference') return loadEngineFromDir(required(args.model, 'model'));
-  if (kind !== 'vllm' && kind !== 'sglang') throw new UsageError(`--engine must be reference, vllm or sglang (got "${kind}").`);
+  if (kind === 'reference' || kind === 'onnx') return loadCliEngine(kind, required(args.model, 'model'), args.dtype);
+  if (kind !== 'vllm' && kind !== 'sglang') throw new UsageError(`--engine must be reference, onnx, vllm or sglang (got "${kind}").`);
+  if (args.dtype !== undefined) throw new UsageError('--dtype applies to --engine onnx only.');
   const style = args['prompt-style'] ?? 'plain';
   if (style !== 'plain' && style !== 'chat') throw new UsageError(`--prompt-style must be plain or chat (got "${style}").`);
   const scoring = args['vllm-scoring'] ?? 'echo';

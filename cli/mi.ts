@@ -14,16 +14,17 @@ import { parseArgs, required, runCommand, UsageError } from './shared';
 
 const USAGE = `
 Estimate the mutual information between contexts and their compressions (ESTIMATOR.md) with the
-reference engine: sample M compressions of each context, score every compression under every
+reference engine or the ONNX engine (--engine onnx): sample M compressions of each context, score every compression under every
 context, and average term = s_own - logsumexp_l s_l + ln N.
 
 Usage:
-  npm run --silent mi -- --model DIR --contexts FILE.jsonl [--question Q] --samples M --max-tokens L [--temperature T] [--seed S]
+  npm run --silent mi -- [--engine reference|onnx] --model DIR [--dtype D] --contexts FILE.jsonl [--question Q] --samples M --max-tokens L [--temperature T] [--seed S]
   npm run --silent mi -- --engine vllm|sglang --base-url URL --served-model NAME [--prompt-style plain|chat]
                          [--concurrency K] --contexts FILE.jsonl ... (same options)
 
 Options:
-  --model DIR         folder with stories260K.bin + tok512.bin, or one checkpoint and one tokenizer *.bin
+  --model DIR         reference: folder with stories260K.bin + tok512.bin, or one checkpoint and one
+                      tokenizer *.bin; onnx: a Hugging Face ONNX folder (e.g. stories260K-onnx)
   --contexts FILE     JSON Lines, one context per line: {"text": "..."} (blank lines skipped).
                       At least two contexts: MI compares contexts, so one context is refused
                       (exit 1) rather than reported as 0.
@@ -37,7 +38,9 @@ Options:
 
 Template: the reference engine is a story model, which does not follow instructions, so its
 prompt is BOS + the context, then a newline and the question when one is given (the 'plain'
-template of src/lib/core/prompts.ts, version in "templateVersion").
+template of src/lib/core/prompts.ts, version in "templateVersion"). The onnx engine uses the same
+plain prompt for a model without a chat template (stories260K-onnx) and the model's own chat
+template (tokenizer_config.json) for an instruction model.
 
 ${ENGINE_USAGE}
 Output (one line of JSON on stdout), nats unless named bits:

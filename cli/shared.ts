@@ -11,8 +11,10 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import type { Engine } from '../src/lib/core/engine';
 import { errorMessage, errorName } from '../src/lib/core/errors';
 import { ReferenceEngine, type ReferenceEngineOptions } from '../workers/engines/reference/engine';
+import type { OnnxEngine } from '../workers/engines/onnx/engine';
 
 export type ArgKind = 'string' | 'number' | 'boolean' | 'ids';
 export type ArgSpec = Record<string, ArgKind>;
@@ -144,6 +146,39 @@ export function loadEngineFromDir(dir: string, options?: ReferenceEngineOptions)
     toArrayBuffer(readFileSync(files.tokenizer)),
     options,
   );
+}
+
+/** Engines the command lines can run: the reference engine (default) and the ONNX engine. */
+export const CLI_ENGINES = ['reference', 'onnx'] as const;
+export type CliEngineName = (typeof CLI_ENGINES)[number];
+
+/** Text of the options every command shares for choosing an engine (for the usage texts). */
+export const ENGINE_USAGE = `  --engine E         reference (default: llama2.c checkpoint, pure TypeScript, float64) or onnx
+                     (a Hugging Face ONNX folder: config.json, tokenizer.json, onnx/model*.onnx,
+                     run by transformers.js on onnxruntime-node, CPU)
+  --dtype D          onnx only: weights variant (fp32, q8, q4, q4f16, ...; default: the model's
+                     transformers.js_config dtype, else q4, q8, fp32 in that order of preference)`;
+
+/**
+ * Load the engine a command asked for. onnx: --model is a folder in the stories260K-onnx layout
+ * (ModelFormatError, UnsupportedModelError, UnsupportedDtypeError on bad input).
+ */
+export async function loadCliEngine(
+  engine: string | undefined,
+  dir: string,
+  dtype?: string,
+): Promise<Engine & { decodeAfter(ids: number[], anchor: number | undefined): string }> {
+  const name = engine ?? 'reference';
+  if (!(CLI_ENGINES as readonly string[]).includes(name)) throw new UsageError(`--engine must be one of ${CLI_ENGINES.join(', ')} (got "${name}").`);
+  if (name === 'reference') {
+    if (dtype !== undefined) throw new UsageError('--dtype applies to --engine onnx only.');
+    const e = loadEngineFromDir(dir);
+    return Object.assign(e, { decodeAfter: (ids: number[], anchor: number | undefined) => e.tokenizer.decode(ids, anchor ?? null) });
+  }
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`Model folder "${dir}" does not exist.`);
+  const { loadOnnxEngine } = await import('../workers/engines/onnx/load');
+  const e: OnnxEngine = await loadOnnxEngine({ kind: 'dir', path: dir }, { device: 'cpu', dtype: dtype ?? null });
+  return e;
 }
 
 /**

@@ -6,8 +6,8 @@
  *   stop the running call at its next token boundary.
  * - A model stays loaded until `load()` replaces it or `unload()` drops it; the main thread
  *   never terminates this worker to cancel work.
- * - web-llm (6 MB) is imported only when a web-llm model is loaded, so a reference-engine session
- *   never fetches it.
+ * - web-llm (6 MB) is imported only when a web-llm model is loaded, and transformers.js with
+ *   onnxruntime-web only when an ONNX model is, so a reference-engine session fetches neither.
  */
 import { expose } from 'comlink';
 import type { Engine } from '../src/lib/core/engine';
@@ -76,6 +76,11 @@ async function loadWebLlm(modelId: string, onProgress: (p: LoadProgress) => void
   return createWebLlmEngine(modelId, onProgress);
 }
 
+async function loadOnnx(spec: Extract<EngineSpec, { kind: 'onnx' }>, onProgress: (p: LoadProgress) => void): Promise<Engine> {
+  const { createOnnxEngine } = await import('./engines/onnx/browser');
+  return createOnnxEngine(spec, onProgress);
+}
+
 const api = {
   load(spec, onProgress) {
     const progress = onProgress ?? (() => {});
@@ -88,7 +93,9 @@ const api = {
           ? await loadWebLlm(spec.modelId, progress)
           : spec.kind === 'server'
             ? await loadServer(spec, progress)
-            : await loadReference(spec, progress);
+            : spec.kind === 'onnx'
+              ? await loadOnnx(spec, progress)
+              : await loadReference(spec, progress);
       engine = next;
       progress({ phase: 'ready', fraction: 1, text: `${next.info.id} is ready` });
       return next.info;

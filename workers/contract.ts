@@ -24,6 +24,7 @@ import type {
   GeneratedCompression,
 } from '../src/lib/core/run-estimate';
 import type { CachedModel } from '../src/lib/webgpu/cache';
+import type { OnnxSource } from './engines/onnx/load';
 
 /** Where the worker gets an engine from. */
 export type EngineSpec =
@@ -37,7 +38,24 @@ export type EngineSpec =
    * An inference server (vLLM, SGLang) over HTTP. `confirmedHost` must name the server's host
    * when it is not a loopback address: the compressor receives raw document text.
    */
-  | { kind: 'server'; config: Omit<ServerEngineConfig, 'fetch'>; confirmedHost?: string };
+  | { kind: 'server'; config: Omit<ServerEngineConfig, 'fetch'>; confirmedHost?: string }
+  /** A Hugging Face ONNX model run by transformers.js (workers/engines/onnx/). */
+  | OnnxEngineSpec;
+
+export interface OnnxEngineSpec {
+  kind: 'onnx';
+  /** Shown in progress and errors, e.g. `stories260K` or a hub repo id. */
+  label: string;
+  /** Where the files come from (a served folder, picked files, or a hub repository). */
+  source: Exclude<OnnxSource, { kind: 'dir' }>;
+  device: 'wasm' | 'webgpu';
+  /** Weights variant; default: chosen from the device and the files (src/lib/onnx/dtype.ts). */
+  dtype?: string | null;
+  /** WASM threads (used only when the page is cross-origin isolated; default min(4, cores)). */
+  threads?: number;
+  /** Override the memory check (bytes the weights may take; null = no check). */
+  memoryBudgetBytes?: number | null;
+}
 
 export type LoadPhase = 'fetching' | 'parsing' | 'compiling' | 'ready';
 

@@ -33,19 +33,32 @@ export type Prompt = { kind: 'plain'; text: string } | { kind: 'chat'; messages:
 export interface ModelInfo {
   /** Engine-qualified id, e.g. `reference:stories260K` or a web-llm model id. */
   id: string;
-  engine: 'reference' | 'webllm' | 'server';
+  engine: 'reference' | 'webllm' | 'server' | 'onnx';
   promptStyle: PromptStyle;
   contextWindowTokens: number;
   vocabSize: number;
   bosId: number | null;
   /** Ids that end a generation (EOS, end-of-turn). */
   stopIds: number[];
+  /** How the model runs, when the engine can say (the ONNX engine: device, dtype, threads). */
+  runtime?: EngineRuntime;
   /** Where sampling happens: in this engine's own sampler (default) or on an inference server. */
   sampler?: 'engine' | 'server';
   /** host[:port] of the inference server this engine talks to, when it is one. */
   serverHost?: string;
   /** What the engine found out about its scoring paths while loading (web-llm only). */
   loadReport?: EngineLoadReport;
+}
+
+export interface EngineRuntime {
+  /** `wasm`, `webgpu` (onnxruntime-web) or `cpu` (onnxruntime-node). */
+  device: string;
+  /** Weight variant, e.g. `q4f16`, `q4`, `fp32`. */
+  dtype: string;
+  /** WASM threads in use (1 when the page is not cross-origin isolated). */
+  threads: number;
+  /** One plain-words line for the engine status, e.g. why only one thread is used. */
+  note?: string;
 }
 
 /**

@@ -33,7 +33,12 @@ export type PrecisErrorName =
   | 'ServerMixedContentError'
   | 'ServerLocalNetworkError'
   | 'ServerTemperatureError'
-  | 'ServerHostNotConfirmedError';
+  | 'ServerHostNotConfirmedError'
+  // The ONNX engine (src/lib/onnx/errors.ts).
+  | 'ModelFormatError'
+  | 'UnsupportedModelError'
+  | 'UnsupportedDtypeError'
+  | 'ModelTooLargeError';
 
 export class PrecisError extends Error {
   constructor(name: PrecisErrorName, message: string) {

@@ -43,7 +43,7 @@ export const CSP_DIRECTIVES: readonly CspDirective[] = [
       { value: "'self'", why: "the app's own bundled modules (no inline script, no eval)" },
       {
         value: "'wasm-unsafe-eval'",
-        why: 'web-llm compiles its model libraries and tokenizer with WebAssembly.instantiate (it needs no JavaScript eval)',
+        why: 'web-llm compiles its model libraries and tokenizer, and ONNX Runtime Web its WASM binary (served from this origin), with WebAssembly.instantiate (neither needs JavaScript eval)',
       },
     ],
   },
@@ -53,7 +53,7 @@ export const CSP_DIRECTIVES: readonly CspDirective[] = [
     sources: [
       {
         value: "'self'",
-        why: 'the compressor worker, the pdf.js worker and the service worker (sw.js) are files of the build; no blob: workers',
+        why: "the compressor worker, the pdf.js worker, the service worker (sw.js) and ONNX Runtime Web's WASM threads (module workers started from its own .mjs in the build) are files of the build; no blob: workers",
       },
     ],
   },

@@ -9,6 +9,7 @@ import { errorMessage, errorName } from '../core/errors';
 import type { EngineSpec, LoadProgress } from '../../../workers/contract';
 import { compressor, proxy, transfer } from '../worker/client';
 import { webGpuState } from '../webgpu/webgpu-state.svelte';
+import { onnxState } from '../onnx/onnx-state.svelte';
 
 export type EngineState = 'idle' | 'loading' | 'ready' | 'error';
 
@@ -16,7 +17,7 @@ export interface EngineOption {
   /** `reference:<name>` or a web-llm model id (TESTIDS.md contract). */
   value: string;
   label: string;
-  kind: 'reference' | 'webllm';
+  kind: 'reference' | 'webllm' | 'onnx';
   /** Bytes to download before the model runs; null when unknown. */
   downloadBytes: number | null;
   downloadIsEstimate?: boolean;
@@ -30,6 +31,13 @@ export const STORIES_OPTION: EngineOption = {
   label: 'stories260K · reference engine (CPU, 1 MB test model)',
   kind: 'reference',
   downloadBytes: 1_062_767,
+};
+
+export const ONNX_STORIES_OPTION: EngineOption = {
+  value: 'onnx:stories260K',
+  label: 'stories260K · ONNX engine (transformers.js, fp32, 3 MB test model)',
+  kind: 'onnx',
+  downloadBytes: 2_961_000,
 };
 
 /** Base URL of the model files served beside the app (dev and preview servers: /models/). */
@@ -49,13 +57,17 @@ export class EngineStore {
   /** Offer stories260K when its files are reachable beside the app. */
   async discover(): Promise<void> {
     const found: EngineOption[] = [];
-    try {
-      const res = await fetch(`${modelsBase()}stories260K/tok512.bin`, { method: 'HEAD' });
-      if (res.ok) found.push(STORIES_OPTION);
-    } catch {
-      // Not served here (a static host without model files): the option is simply absent.
-    }
-    this.setOptions([...found, ...this.options.filter((o) => o.kind !== 'reference')]);
+    const served = async (path: string, option: EngineOption) => {
+      try {
+        const res = await fetch(`${modelsBase()}${path}`, { method: 'HEAD' });
+        if (res.ok) found.push(option);
+      } catch {
+        // Not served here (a static host without model files): the option is simply absent.
+      }
+    };
+    await served('stories260K/tok512.bin', STORIES_OPTION);
+    await served('stories260K-onnx/config.json', ONNX_STORIES_OPTION);
+    this.setOptions([...found, ...this.options.filter((o) => o.kind !== 'reference' && o.value !== ONNX_STORIES_OPTION.value)]);
   }
 
   /** True once the person picked an option themselves; until then the recommended one is shown. */
@@ -79,6 +91,7 @@ export class EngineStore {
 
   specFor(option: EngineOption): EngineSpec {
     if (option.kind === 'webllm') return { kind: 'webllm', modelId: option.value };
+    if (option.kind === 'onnx') return onnxState().servedSpec('stories260K', `${modelsBase()}stories260K-onnx/`);
     const name = option.value.slice('reference:'.length);
     return {
       kind: 'reference-url',
@@ -97,6 +110,11 @@ export class EngineStore {
       await webGpuState().requestLoad(option.value);
       return;
     }
+    if (option.kind === 'onnx' && option.value !== ONNX_STORIES_OPTION.value) {
+      // A hub model: the ONNX controls show the host's size and ask first; confirming calls loadOnnx.
+      await onnxState().requestHub(option.value.slice('onnx:'.length));
+      return;
+    }
     await this.load(this.specFor(option), option.label);
   }
 
@@ -109,6 +127,13 @@ export class EngineStore {
     if (this.options.some((o) => o.value === modelId)) this.selected = modelId;
     const error = await this.load({ kind: 'webllm', modelId }, modelId, [], onProgress);
     if (error) throw error;
+  }
+
+  /** Load an ONNX model (a confirmed hub model, a served folder or a picked folder). */
+  async loadOnnx(spec: Extract<EngineSpec, { kind: 'onnx' }>): Promise<void> {
+    if (spec.source.kind === 'hub' && this.options.some((o) => o.value === `onnx:${spec.label}`)) this.selected = `onnx:${spec.label}`;
+    await this.load(spec, spec.label);
+    if (spec.source.kind === 'hub') void onnxState().refreshCache();
   }
 
   /**
@@ -155,7 +180,10 @@ export class EngineStore {
       );
       this.info = info;
       this.state = 'ready';
-      this.message = `${info.id} is ready (window ${info.contextWindowTokens} tokens).`;
+      const rt = info.runtime;
+      this.message =
+        `${info.id} is ready (window ${info.contextWindowTokens} tokens).` +
+        (rt ? ` Running on ${rt.device}, ${rt.dtype}.${rt.note ? ` ${rt.note}` : ''}` : '');
       return null;
     } catch (err) {
       this.state = 'error';

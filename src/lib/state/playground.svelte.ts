@@ -28,11 +28,15 @@ export class Playground {
     this.stopReason = null;
     this.state = 'running';
     let started = 0;
+    // Token callbacks travel on their own message port, so one can land after the reply: the
+    // reply's text is final and later token events are dropped.
+    let finished = false;
     try {
       const reply = await compressor().generate(
         { prompt: this.asPrompt(style), settings: $state.snapshot(this.settings) },
         proxy((e: TokenEvent) => {
           // Time from the first token so the figure is decode speed, not prefill plus decode.
+          if (finished) return;
           if (e.index === 0) started = performance.now();
           this.output += e.text;
           this.tokens = e.index + 1;
@@ -40,10 +44,13 @@ export class Playground {
           if (e.index > 0 && elapsedS > 0) this.tokensPerSecond = e.index / elapsedS;
         }),
       );
+      finished = true;
       this.stopReason = reply.stopReason;
       this.output = reply.text;
+      this.tokens = reply.ids.length;
       this.state = reply.stopReason === 'interrupted' ? 'interrupted' : 'done';
     } catch (err) {
+      finished = true;
       this.state = 'error';
       this.error = `${errorName(err)}: ${errorMessage(err)}`;
     }

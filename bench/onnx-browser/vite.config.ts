@@ -1,0 +1,11 @@
+/** Build of the `bench:onnx` browser harness (not part of the app's build). */
+import { defineConfig } from 'vite';
+import { resolve } from 'node:path';
+
+export default defineConfig({
+  root: import.meta.dirname,
+  base: './',
+  logLevel: 'warn',
+  worker: { format: 'es' },
+  build: { target: 'es2022', outDir: resolve(process.env.PRECIS_BENCH_OUT ?? '/tmp/precis-bench-onnx'), emptyOutDir: true, chunkSizeWarningLimit: 7000 },
+});
