@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { FAKE_OPENAI_BASE_URL } from './fixtures/fake-openai-client';
 import { addPastedDoc, fixtureDir, go, loadStories, watchConsole, type ViewName } from './fixtures/page-helpers';
 
-const VIEWS: ViewName[] = ['documents', 'compress', 'send', 'runs', 'models', 'settings'];
+const VIEWS: ViewName[] = ['documents', 'compress', 'send', 'runs', 'compare', 'models', 'settings'];
 
 test('each view has its own URL, a reload keeps it, and the nav marks the current one', async ({ page }) => {
   const problems = watchConsole(page);

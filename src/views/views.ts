@@ -6,6 +6,7 @@
  * `id` is the nav item's `data-view` (TESTIDS.md) and the path after `#/`.
  */
 import type { Component } from 'svelte';
+import CompareView from './CompareView.svelte';
 import CompressView from './CompressView.svelte';
 import DocumentsView from './DocumentsView.svelte';
 import ModelsView from './ModelsView.svelte';
@@ -24,6 +25,7 @@ export const VIEWS: ViewEntry[] = [
   { id: 'compress', label: 'Compress', component: CompressView },
   { id: 'send', label: 'Send', component: SendView },
   { id: 'runs', label: 'Runs', component: RunsView },
+  { id: 'compare', label: 'Compare', component: CompareView },
   { id: 'models', label: 'Models & storage', component: ModelsView },
   { id: 'settings', label: 'Settings', component: SettingsView },
 ];

@@ -30,6 +30,15 @@ export interface ChatMessage {
  */
 export type Prompt = { kind: 'plain'; text: string } | { kind: 'chat'; messages: ChatMessage[] };
 
+/** Sizes for the FLOPs estimate of a sweep (2·N_params + 2·n_layer·n_ctx·d_attn per token). */
+export interface ModelArchitecture {
+  /** Every weight in the checkpoint, embeddings included. */
+  parameterCount: number;
+  layers: number;
+  /** d_attn: query heads × head size. */
+  attentionDim: number;
+}
+
 export interface ModelInfo {
   /** Engine-qualified id, e.g. `reference:stories260K` or a web-llm model id. */
   id: string;
@@ -40,6 +49,8 @@ export interface ModelInfo {
   bosId: number | null;
   /** Ids that end a generation (EOS, end-of-turn). */
   stopIds: number[];
+  /** Known for engines that read the weights (optional: other engines may not know it). */
+  architecture?: ModelArchitecture;
   /** How the model runs, when the engine can say (the ONNX engine: device, dtype, threads). */
   runtime?: EngineRuntime;
   /** Where sampling happens: in this engine's own sampler (default) or on an inference server. */

@@ -20,6 +20,11 @@ export type PrecisErrorName =
   | 'NotEnoughContextsError'
   | 'BankTooLargeError'
   | 'InvalidArgumentError'
+  | 'SweepConfigError'
+  | 'EvalItemsError'
+  | 'SweepPausedError'
+  | 'SweepResumeError'
+  | 'SweepTooLargeError'
   // Inference servers (server-errors.ts).
   | 'ServerCannotScoreError'
   | 'ServerUnreachableError'

@@ -229,81 +229,109 @@ function warningsFor(settings: SamplingSettings): string[] {
 
 /** Prompt ids per context, each checked to leave room for maxTokens in the window. */
 export async function buildPromptIds(engine: Engine, request: EstimateRequest): Promise<number[][]> {
+  return promptIdsFor(engine, request.contexts, request.question, request.settings.maxTokens, request.sentenceBudget);
+}
+
+/**
+ * Prompt ids of T(x_l, q) for every context l, each checked to leave room for a `maxTokens`
+ * compression in the engine's window (ContextTooLongError names the context and the model).
+ * Shared by the run flow and the sweep (which also builds scorer prompts with it).
+ */
+export async function promptIdsFor(
+  engine: Engine,
+  contexts: readonly string[],
+  question: string,
+  maxTokens: number,
+  sentenceBudget?: number,
+): Promise<number[][]> {
   const window = engine.info.contextWindowTokens;
-  const { maxTokens } = request.settings;
-  const all: number[][] = [];
-  for (const [l, context] of request.contexts.entries()) {
-    const prompt = compressionPrompt(engine.info.promptStyle, context, request.question, {
-      sentenceBudget: request.sentenceBudget,
-    });
+  const out: number[][] = [];
+  for (let l = 0; l < contexts.length; l++) {
+    const prompt = compressionPrompt(engine.info.promptStyle, contexts[l], question, { sentenceBudget });
     const ids = await engine.promptIds(prompt);
     // Every compression (up to maxTokens ids) is scored under every context, so each prompt
     // must hold the longest possible compression, not just its own.
     if (ids.length + maxTokens > window) {
-      throw new ContextTooLongError(ids.length + maxTokens, window, `Context ${l + 1} with its prompt and a ${maxTokens}-token compression`);
+      throw new ContextTooLongError(
+        ids.length + maxTokens,
+        window,
+        `Context ${l + 1} with its prompt and a ${maxTokens}-token compression (model ${engine.info.id})`,
+      );
     }
-    all.push(ids);
+    out.push(ids);
   }
-  return all;
+  return out;
 }
 
-/** Run one estimate. See the module note for the schedule, edge cases and cancellation. */
-export async function runEstimate(
-  engine: Engine,
-  request: EstimateRequest,
-  hooks: EstimateHooks = {},
-): Promise<EstimateOutcome> {
-  validate(request);
-  const now = hooks.now ?? Date.now;
-  const n = request.contexts.length;
-  const m = request.samplesPerContext;
-  const settings = { ...request.settings };
-  const promptIds = await buildPromptIds(engine, request);
+const ZERO_COUNTERS: EngineCounters = { prefillTokens: 0, decodeSteps: 0, forwardCalls: 0 };
 
+/** What to generate: prompt ids per context (from promptIdsFor), M, settings, earlier results. */
+export interface GenerationPlan {
+  promptIds: number[][];
+  samplesPerContext: number;
+  settings: SamplingSettings;
+  resume?: GeneratedCompression[];
+}
+
+export interface GenerationOutcome {
+  status: 'done' | 'cancelled';
+  /** Every finished compression (resumed ones included), context-major. */
+  compressions: GeneratedCompression[];
+  counters: EngineCounters;
+  generationMs: number;
+}
+
+/**
+ * Generation (step 2 of the schedule): context-major, compression k = i*M + j seeded with
+ * sampleSeed(settings.seed, k); each one goes to `hooks.onCompression` (awaited) the moment it
+ * finishes. Resumed compressions are kept and not generated again. Used by runEstimate and the
+ * sweep.
+ */
+export async function generateCompressions(
+  engine: Engine,
+  plan: GenerationPlan,
+  hooks: EstimateHooks = {},
+): Promise<GenerationOutcome> {
+  const now = hooks.now ?? Date.now;
+  const n = plan.promptIds.length;
+  const m = plan.samplesPerContext;
+  const settings = plan.settings;
   const slots: (GeneratedCompression | null)[] = new Array(n * m).fill(null);
-  for (const c of request.resume ?? []) {
+  for (const c of plan.resume ?? []) {
     if (!(c.context >= 0 && c.context < n && c.sample >= 0 && c.sample < m)) {
       throw new InvalidArgumentError(`A resumed compression (context ${c.context}, sample ${c.sample}) is outside this run.`);
     }
     slots[c.context * m + c.sample] = c;
   }
-
-  const zero: EngineCounters = { prefillTokens: 0, decodeSteps: 0, forwardCalls: 0 };
-  const counters: EstimateCounters = { generation: { ...zero }, scoring: { ...zero } };
-  const timings: EstimateTimings = { generationMs: 0, scoringMs: 0 };
   const finished = () => slots.filter((c): c is GeneratedCompression => c !== null);
-  const cancelled = (phase: EstimatePhase): EstimateCancelled => ({
-    status: 'cancelled',
-    phase,
-    compressions: finished(),
-    counters,
-    timings,
-  });
-
-  // Generation.
-  const genStartMs = now();
-  const genBefore = engine.counters();
+  const startMs = now();
+  const before = engine.counters();
   const total = n * m;
   const alreadyDone = finished().length;
   let done = alreadyDone;
-  const progress = (phase: EstimatePhase, doneNow: number, totalNow: number, startMs: number, startDone: number) => {
-    const rateDone = doneNow - startDone;
-    const etaSeconds = rateDone > 0 ? ((now() - startMs) / rateDone) * (totalNow - doneNow) / 1000 : null;
-    hooks.onProgress?.({ phase, done: doneNow, total: totalNow, etaSeconds });
+  const progress = () => {
+    const rateDone = done - alreadyDone;
+    const etaSeconds = rateDone > 0 ? ((now() - startMs) / rateDone) * (total - done) / 1000 : null;
+    hooks.onProgress?.({ phase: 'generating', done, total, etaSeconds });
   };
-  const endGeneration = () => {
-    counters.generation = diffCounters(engine.counters(), genBefore);
-    timings.generationMs = now() - genStartMs;
-  };
-  progress('generating', done, total, genStartMs, alreadyDone);
+  const end = (status: 'done' | 'cancelled'): GenerationOutcome => ({
+    status,
+    compressions: finished(),
+    counters: diffCounters(engine.counters(), before),
+    generationMs: now() - startMs,
+  });
+  progress();
   const finish = async (i: number, j: number, seed: number, result: GenerateResult, texts: string[]) => {
     const streamed = texts.length === result.ids.length;
+    const tokenTexts: string[] = [];
+    if (streamed) tokenTexts.push(...texts);
+    else for (const id of result.ids) tokenTexts.push(await engine.detokenize([id]));
     const compression: GeneratedCompression = {
       context: i,
       sample: j,
       seed,
       text: streamed ? texts.join('') : await engine.detokenize(result.ids),
-      tokenTexts: streamed ? texts : await Promise.all(result.ids.map(async (id) => engine.detokenize([id]))),
+      tokenTexts,
       ids: result.ids,
       logprobsNats: result.logprobsNats,
       stopReason: result.stopReason,
@@ -313,19 +341,16 @@ export async function runEstimate(
     slots[i * m + j] = compression;
     await hooks.onCompression?.(compression);
     done++;
-    progress('generating', done, total, genStartMs, alreadyDone);
+    progress();
   };
   if (engine.generateMany) {
     // Parallel (a server): every missing sample at once; each is saved as it finishes.
-    if (hooks.signal?.aborted) {
-      endGeneration();
-      return cancelled('generating');
-    }
+    if (hooks.signal?.aborted) return end('cancelled');
     const jobs: { i: number; j: number; seed: number }[] = [];
     for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) if (!slots[i * m + j]) jobs.push({ i, j, seed: sampleSeed(settings.seed, i * m + j) });
     let interrupted = false;
     await engine.generateMany(
-      jobs.map((job) => ({ promptIds: promptIds[job.i], settings: { ...settings, seed: job.seed } })),
+      jobs.map((job) => ({ promptIds: plan.promptIds[job.i], settings: { ...settings, seed: job.seed } })),
       async (index, result, texts) => {
         if (result.stopReason === 'interrupted' || hooks.signal?.aborted) {
           interrupted = true;
@@ -336,33 +361,159 @@ export async function runEstimate(
         await finish(i, j, seed, result, texts);
       },
     );
-    if (interrupted) {
-      endGeneration();
-      return cancelled('generating');
-    }
+    if (interrupted) return end('cancelled');
   }
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < m; j++) {
       const k = i * m + j;
       if (slots[k]) continue;
-      if (hooks.signal?.aborted) {
-        endGeneration();
-        return cancelled('generating');
-      }
+      if (hooks.signal?.aborted) return end('cancelled');
       const seed = sampleSeed(settings.seed, k);
       const texts: string[] = [];
-      const result = await engine.generate(promptIds[i], { ...settings, seed }, (event) => {
+      const result = await engine.generate(plan.promptIds[i], { ...settings, seed }, (event) => {
         texts.push(event.text);
         hooks.onToken?.(i, j, event);
       });
-      if (result.stopReason === 'interrupted') {
-        endGeneration();
-        return cancelled('generating');
-      }
+      if (result.stopReason === 'interrupted') return end('cancelled');
       await finish(i, j, seed, result, texts);
     }
   }
-  endGeneration();
+  return end('done');
+}
+
+/**
+ * One scoring group: continuations (by index into the `ids` list given to scoreUnderContexts)
+ * that are all scored under the same prompts, one prompt per context of the bank. The run flow
+ * has one group (one shared question); a sweep with one question per item has one group per
+ * item (T(x_l, q_i) for every l).
+ */
+export interface ScoringGroup {
+  /** promptIds[l]: the prompt of context l for this group. */
+  promptIds: number[][];
+  /** Indices into `ids`. */
+  members: number[];
+}
+
+export interface ScoringOutcome {
+  status: 'done' | 'cancelled';
+  /** perToken[k][l]: per-token log-probs of continuation k under context l of its group (nats). */
+  perToken: number[][][];
+  counters: EngineCounters;
+  scoringMs: number;
+}
+
+/** Length of the longest common prefix of several id lists. */
+function commonPrefixLength(lists: readonly number[][]): number {
+  if (lists.length === 0) return 0;
+  let n = Math.min(...lists.map((l) => l.length));
+  for (const l of lists) {
+    let i = 0;
+    while (i < n && l[i] === lists[0][i]) i++;
+    n = i;
+  }
+  return n;
+}
+
+/**
+ * Scoring (step 3 of the schedule): for each context l, ONE `engine.score(prefix_l, ...)` call
+ * over every compression of every group, so the context is prefilled once and reused. With one
+ * group the prefix is the whole prompt. With several groups (one question per item) the prefix
+ * is the part their prompts share (the template up to the question: BOS and the context), and
+ * each continuation is the rest of its own group's prompt followed by the compression; only the
+ * compression's log-probs are kept. Teacher forcing makes that the same number as scoring under
+ * the full prompt. Empty compressions are not sent (their log-probs are []). All-or-nothing: a
+ * cancel returns status 'cancelled' and no usable rows. Used by runEstimate and the sweep.
+ */
+export async function scoreUnderContexts(
+  engine: Engine,
+  ids: readonly number[][],
+  groups: readonly ScoringGroup[],
+  temperature: number,
+  hooks: EstimateHooks = {},
+): Promise<ScoringOutcome> {
+  const now = hooks.now ?? Date.now;
+  const startMs = now();
+  const before = engine.counters();
+  const n = groups.length > 0 ? groups[0].promptIds.length : 0;
+  if (groups.some((g) => g.promptIds.length !== n)) throw new InvalidArgumentError('Every scoring group needs one prompt per context.');
+  const perToken: number[][][] = ids.map(() => []);
+  for (const g of groups) for (const k of g.members) perToken[k] = new Array<number[]>(n).fill([]);
+  let done = 0;
+  const end = (status: 'done' | 'cancelled'): ScoringOutcome => ({
+    status,
+    perToken,
+    counters: diffCounters(engine.counters(), before),
+    scoringMs: now() - startMs,
+  });
+  const progress = () => {
+    const etaSeconds = done > 0 ? ((now() - startMs) / done) * (n - done) / 1000 : null;
+    hooks.onProgress?.({ phase: 'scoring', done, total: n, etaSeconds });
+  };
+  progress();
+  for (let l = 0; l < n; l++) {
+    if (hooks.signal?.aborted) return end('cancelled');
+    const prompts = groups.map((g) => g.promptIds[l]);
+    // Keep at least one prompt token before every continuation (its first log-prob needs one).
+    const shared = Math.max(1, Math.min(commonPrefixLength(prompts), ...prompts.map((p) => p.length)));
+    const prefix = prompts[0].slice(0, shared);
+    const sent: { k: number; lead: number }[] = [];
+    const continuations: number[][] = [];
+    groups.forEach((g, gi) => {
+      const rest = prompts[gi].slice(shared);
+      for (const k of g.members) {
+        if (ids[k].length === 0) continue;
+        sent.push({ k, lead: rest.length });
+        continuations.push(rest.length ? [...rest, ...ids[k]] : ids[k]);
+      }
+    });
+    if (continuations.length > 0) {
+      let rows: number[][];
+      try {
+        rows = await engine.score(prefix, continuations, temperature);
+      } catch (err) {
+        if (errorName(err) === 'InterruptedError') return end('cancelled');
+        throw err;
+      }
+      sent.forEach(({ k, lead }, r) => {
+        perToken[k][l] = lead ? rows[r].slice(lead) : rows[r];
+      });
+    }
+    done++;
+    progress();
+  }
+  return end('done');
+}
+
+/** s_l, the term and the per-token split of one compression from its per-token rows (nats). */
+export function termsOf(perToken: number[][], source: number): { scoresNats: number[]; termNats: number; pmiNats: number[] } {
+  const scoresNats = perToken.map((row) => row.reduce((a, b) => a + b, 0));
+  return {
+    scoresNats,
+    termNats: compressionTermNats(scoresNats, source),
+    pmiNats: pointwiseInformationNats(perToken, source),
+  };
+}
+
+/** Run one estimate. See the module note for the schedule, edge cases and cancellation. */
+export async function runEstimate(
+  engine: Engine,
+  request: EstimateRequest,
+  hooks: EstimateHooks = {},
+): Promise<EstimateOutcome> {
+  validate(request);
+  const n = request.contexts.length;
+  const m = request.samplesPerContext;
+  const settings = { ...request.settings };
+  const promptIds = await buildPromptIds(engine, request);
+  const counters: EstimateCounters = { generation: { ...ZERO_COUNTERS }, scoring: { ...ZERO_COUNTERS } };
+  const timings: EstimateTimings = { generationMs: 0, scoringMs: 0 };
+
+  const gen = await generateCompressions(engine, { promptIds, samplesPerContext: m, settings, resume: request.resume }, hooks);
+  counters.generation = gen.counters;
+  timings.generationMs = gen.generationMs;
+  if (gen.status === 'cancelled') {
+    return { status: 'cancelled', phase: 'generating', compressions: gen.compressions, counters, timings };
+  }
   if (request.generateOnly) {
     return {
       status: 'generated',
@@ -370,58 +521,27 @@ export async function runEstimate(
       promptStyle: engine.info.promptStyle,
       templateVersion: COMPRESSION_TEMPLATE_VERSION,
       contexts: promptIds.map((ids) => ({ promptIds: ids })),
-      compressions: finished(),
+      compressions: gen.compressions,
       counters,
       timings,
     };
   }
 
-  // Scoring: one call per context; empty compressions are not sent (their log-probs are []).
-  const generated = finished();
-  const scoreStartMs = now();
-  const scoreBefore = engine.counters();
-  const endScoring = () => {
-    counters.scoring = diffCounters(engine.counters(), scoreBefore);
-    timings.scoringMs = now() - scoreStartMs;
-  };
-  const sent = generated.map((c, k) => k).filter((k) => !generated[k].empty);
-  const continuations = sent.map((k) => generated[k].ids);
-  // perToken[k][l] = per-token log-probs of compression k under context l.
-  const perToken: number[][][] = generated.map(() => new Array<number[]>(n).fill([]));
-  progress('scoring', 0, n, scoreStartMs, 0);
-  for (let l = 0; l < n; l++) {
-    if (hooks.signal?.aborted) {
-      endScoring();
-      return cancelled('scoring');
-    }
-    if (continuations.length > 0) {
-      let rows: number[][];
-      try {
-        rows = await engine.score(promptIds[l], continuations, settings.temperature);
-      } catch (err) {
-        if (errorName(err) === 'InterruptedError') {
-          endScoring();
-          return cancelled('scoring');
-        }
-        throw err;
-      }
-      sent.forEach((k, r) => {
-        perToken[k][l] = rows[r];
-      });
-    }
-    progress('scoring', l + 1, n, scoreStartMs, 0);
+  const generated = gen.compressions;
+  const scored = await scoreUnderContexts(
+    engine,
+    generated.map((c) => c.ids),
+    [{ promptIds, members: generated.map((_, k) => k) }],
+    settings.temperature,
+    hooks,
+  );
+  counters.scoring = scored.counters;
+  timings.scoringMs = scored.scoringMs;
+  if (scored.status === 'cancelled') {
+    return { status: 'cancelled', phase: 'scoring', compressions: generated, counters, timings };
   }
-  endScoring();
 
-  const compressions: ScoredCompression[] = generated.map((c, k) => {
-    const scoresNats = perToken[k].map((row) => row.reduce((a, b) => a + b, 0));
-    return {
-      ...c,
-      scoresNats,
-      termNats: compressionTermNats(scoresNats, c.context),
-      pmiNats: pointwiseInformationNats(perToken[k], c.context),
-    };
-  });
+  const compressions: ScoredCompression[] = generated.map((c, k) => ({ ...c, ...termsOf(scored.perToken[k], c.context) }));
   const byContext = (pick: (c: ScoredCompression) => number) =>
     Array.from({ length: n }, (_, i) => compressions.filter((c) => c.context === i).map(pick));
   const summary = summarizeTerms(

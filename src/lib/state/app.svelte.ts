@@ -15,6 +15,7 @@ import { Playground } from './playground.svelte';
 import { PredictorState } from './predictor.svelte';
 import { RunStore } from './run.svelte';
 import { DemoStore } from './demo.svelte';
+import { SweepStore } from './sweep.svelte';
 import { pwaState } from '../pwa/register';
 import type { PwaState } from '../pwa/pwa-state.svelte';
 
@@ -27,6 +28,7 @@ export class AppState {
   readonly send: SendSession;
   readonly webgpu: WebGpuState = webGpuState();
   readonly demo = new DemoStore();
+  readonly sweep = new SweepStore();
   /** Offline readiness and app updates (the service worker). */
   readonly pwa: PwaState = pwaState();
 

@@ -137,6 +137,21 @@ export class EngineStore {
   }
 
   /**
+   * Load an offered engine by its option value for a sweep (the grid's choice of models is the
+   * confirmation; web-llm sizes are shown there). Resolves with the model's info (at once when
+   * it is already loaded); throws the named error it failed with.
+   */
+  async loadForSweep(value: string): Promise<ModelInfo> {
+    if (this.state === 'ready' && this.info && this.info.id === value) return this.info;
+    const option = this.options.find((o) => o.value === value);
+    if (!option) throw new Error(`The engine ${value} is not offered on this device.`);
+    this.selected = value;
+    const error = await this.load(this.specFor(option), option.label);
+    if (error) throw error;
+    return this.info!;
+  }
+
+  /**
    * A call on the loaded model failed. A lost GPU device (`DeviceLostError`) means the model is
    * gone: the status stops saying ready and says to load again. Other errors change nothing here.
    */

@@ -7,6 +7,7 @@ export * from './errors';
 export { getDb, onDbEvent, closeDb, type DbEvent } from './db';
 export * from './documents';
 export * from './runs';
+export * from './sweeps';
 export * from './settings';
 export * from './export';
 export * from './estimate';

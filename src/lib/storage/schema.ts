@@ -13,9 +13,10 @@
  */
 import type { DBSchema, IDBPDatabase } from 'idb';
 import type { ChatMessage, EngineLoadReport, SamplingSettings } from '../core/engine';
+import type { SweepRecord } from './sweeps';
 
 export const DB_NAME = 'precis';
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 
 export type DocKind = 'text' | 'markdown' | 'html' | 'pdf' | 'pasted';
 
@@ -154,10 +155,12 @@ export interface PrecisDb extends DBSchema {
   compressions: { key: [string, number]; value: CompressionRecord };
   exchanges: { key: number; value: ExchangeRecord; indexes: { 'by-run': string } };
   settings: { key: string; value: SettingRecord };
+  /** Version 2: sweeps (storage/sweeps.ts). */
+  sweeps: { key: string; value: SweepRecord; indexes: { 'by-created': number } };
 }
 
 /** Names of every store, for transactions that must cover them all (import, clear). */
-export const ALL_STORES = ['documents', 'docTexts', 'runs', 'runBanks', 'compressions', 'exchanges', 'settings'] as const;
+export const ALL_STORES = ['documents', 'docTexts', 'runs', 'runBanks', 'compressions', 'exchanges', 'settings', 'sweeps'] as const;
 
 
 /** The upgrade ladder. Runs inside the versionchange transaction; awaits nothing else. */
@@ -175,5 +178,9 @@ export function upgradeSchema(db: IDBPDatabase<PrecisDb>, oldVersion: number): v
     const exchanges = db.createObjectStore('exchanges', { keyPath: 'seq', autoIncrement: true });
     exchanges.createIndex('by-run', 'runId');
     db.createObjectStore('settings', { keyPath: 'key' });
+  }
+  if (oldVersion < 2) {
+    const sweeps = db.createObjectStore('sweeps', { keyPath: 'id' });
+    sweeps.createIndex('by-created', 'createdAt');
   }
 }

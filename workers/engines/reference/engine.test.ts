@@ -29,6 +29,8 @@ describe.skipIf(!fixturePresent)('ReferenceEngine on stories260K (known answers)
       vocabSize: 512,
       bosId: 1,
       stopIds: [2],
+      // 512·64 embedding + 5 layers · (2·64 + 2·64² + 2·64·32 + 3·64·172) + 64 final norm; shared classifier.
+      architecture: { parameterCount: 260032, layers: 5, attentionDim: 64 },
     });
   });
 

@@ -36,11 +36,17 @@ import {
   InvalidArgumentError,
   PrecisError,
 } from '../../../src/lib/core/errors';
-import { parseCheckpoint } from './checkpoint';
+import { parseCheckpoint, type LlamaConfig } from './checkpoint';
 import { LlamaModel, type WantLogits } from './model';
 import { Mulberry32, logProb, logSumExp, sample } from './sampler';
 import { BOS_ID, EOS_ID, TokenTextStream, Tokenizer, parseTokenizer } from './tokenizer';
 import { nowMs, yieldToEventLoop } from './yield';
+
+/** Weights of a llama2.c checkpoint: embedding, per-layer attention and FFN, norms, classifier. */
+function parameterCount(c: LlamaConfig): number {
+  const perLayer = 2 * c.dim + 2 * c.dim * c.dim + 2 * c.dim * c.kvDim + 3 * c.dim * c.hiddenDim;
+  return c.vocabSize * c.dim + c.nLayers * perLayer + c.dim + (c.sharedClassifier ? 0 : c.vocabSize * c.dim);
+}
 
 export interface ReferenceEngineOptions {
   /** Yield to the event loop after this much uninterrupted work (0 = after every forward call). */
@@ -73,6 +79,11 @@ export class ReferenceEngine implements Engine {
       vocabSize: c.vocabSize,
       bosId: BOS_ID,
       stopIds: [EOS_ID],
+      architecture: {
+        parameterCount: parameterCount(c),
+        layers: c.nLayers,
+        attentionDim: c.nHeads * c.headSize,
+      },
     };
     this.yieldIntervalMs = options.yieldIntervalMs ?? 8;
     this.chunkTokens = Math.max(2, options.prefillChunkTokens ?? 32);

@@ -1,0 +1,236 @@
+/**
+ * `npm run --silent sweep -- --config FILE.json [--out FILE.json]`
+ * Runs a sweep of compressor configurations (src/lib/core/sweep/run-sweep.ts, the code the
+ * Compare view runs) with the reference engine and prints one JSON object. With --out, the
+ * state is written to that file after every finished compression, scored run and answer, and a
+ * partial file given again resumes where it stopped. See USAGE.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Engine } from '../src/lib/core/engine';
+import { errorMessage } from '../src/lib/core/errors';
+import { parseItems } from '../src/lib/core/sweep/eval-items';
+import { splitBank, validateGrid, planHash, estimateSweepSeconds, formatDuration, SweepConfigError, type SweepPlan } from '../src/lib/core/sweep/plan';
+import { checkResumable, newSweepState, runSweep, type CostFigures, type SweepOutput } from '../src/lib/core/sweep/run-sweep';
+import type { JudgeKind } from '../src/lib/core/sweep/judge';
+import { askPredictor, type PredictorEndpoint } from '../src/lib/predictor/ask';
+import { DEFAULT_PRICES } from '../src/lib/predictor/pricing';
+import { savings } from '../src/lib/predictor/savings';
+import { loadEngineFromDir, parseArgs, required, runCommand, UsageError } from './shared';
+
+const USAGE = `
+Sweep compressor configurations: every model x budget x temperature, S seeds each, M samples per
+context, on one bank; MI (ESTIMATOR.md) per run, summaries per configuration, and with "eval" the
+predictor's accuracy, a 95% Wilson interval, the fit of D(R) = C*exp(-b*R) + D0 and the
+correlation of MI with accuracy.
+
+Usage:
+  npm run --silent sweep -- --config FILE.json [--out FILE.json]
+
+Config (paths are relative to the working directory, or else to the config file):
+  {"engine": "reference", "models": ["../shared/models/stories260K"], "contexts": "FILE.jsonl",
+   "question": "Q", "budgets": [16, 32], "temperatures": [1], "samples": 1, "seeds": [0, 1],
+   "scorer": "self" | "<model dir>",
+   "eval": {"items": "FILE.jsonl|FILE.csv", "predictor": {"baseURL": "...", "model": "...", "apiKeyEnv": "NAME"},
+            "judge": "exact" | "choice" | "llm"}}
+  optional: "budgetUnit": "sentences" with "maxTokens" (token cap); "passageChars": split each
+  context at paragraphs, then sentences, into passages of at most this many characters;
+  "costModel" (predictor model to price without eval, default gpt-4o);
+  eval: "judgeEndpoint" {baseURL, model, apiKeyEnv} (default: the predictor), "baselines":
+  ["none"] (default) and/or "raw" (needs "sendRawContext": true: raw text leaves the device).
+  contexts lines are {"text": ...}; with eval the bank is the items' distinct contexts.
+
+Output: {"configs": [{"model", "budget", "temperature", "miBitsMean", "miBitsSpread",
+  "ceilingBits", "bitsPerTokenMean", "meanTokens", "wallMs", "tokensPerSecond",
+  "flopsPerCompression", "cost", "accuracy"?, "accuracyLow"?, "accuracyHigh"?, "runs": [{"seed",
+  "miNats", "miBits", "ceilingBits", "bitsPerToken", "contexts": [{"promptIds", "promptIdsByItem"?}],
+  "compressions": [{"context", "item"?, "sample", "ids", "generatedIds", "text", "termNats",
+  "scoresNats", "pmiNats"}], "items"?: [{"index", "answer", "correct"}]}]}], "fit"?, "fitNote"?,
+  "correlation"?, "baselines"?, "status", ...}
+  ids / promptIds are exactly what was scored (the scorer's with a fixed scorer). With eval,
+  compression of item i was scored under contexts[l].promptIdsByItem[i] (item i's question).
+Errors: a message on stderr and exit 1 (a paused sweep keeps its --out file: run again to resume).
+`;
+
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`Cannot read the ${what} "${file}".`);
+  }
+}
+
+function resolver(configFile: string) {
+  return (p: string) => {
+    if (path.isAbsolute(p) || existsSync(p)) return p;
+    const beside = path.join(path.dirname(configFile), p);
+    return existsSync(beside) ? beside : p;
+  };
+}
+
+function readContexts(file: string): string[] {
+  const out: string[] = [];
+  readText(file, 'contexts file').split(/\r?\n/).forEach((line, i) => {
+    if (line.trim() === '') return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      throw new SweepConfigError(`${file} line ${i + 1} is not JSON; each line must be {"text": "..."}.`);
+    }
+    const text = (parsed as { text?: unknown } | null)?.text;
+    if (typeof text !== 'string') throw new SweepConfigError(`${file} line ${i + 1} has no "text" string; each line must be {"text": "..."}.`);
+    out.push(text);
+  });
+  return out;
+}
+
+function endpointOf(raw: unknown, what: string): PredictorEndpoint {
+  const e = raw as { baseURL?: unknown; model?: unknown; apiKeyEnv?: unknown } | undefined;
+  if (!e || typeof e.baseURL !== 'string' || typeof e.model !== 'string') {
+    throw new SweepConfigError(`"${what}" needs "baseURL" and "model" strings.`);
+  }
+  let apiKey = '';
+  if (e.apiKeyEnv !== undefined) {
+    if (typeof e.apiKeyEnv !== 'string') throw new SweepConfigError(`"${what}.apiKeyEnv" must name an environment variable.`);
+    const v = process.env[e.apiKeyEnv];
+    if (v === undefined) throw new SweepConfigError(`the environment variable ${e.apiKeyEnv} (${what}.apiKeyEnv) is not set.`);
+    apiKey = v;
+  }
+  return { baseUrl: e.baseURL, model: e.model, apiKey };
+}
+
+interface Built {
+  plan: SweepPlan;
+  predictor?: PredictorEndpoint;
+  judge?: PredictorEndpoint;
+  costModel: string;
+}
+
+function buildPlan(configFile: string): Built {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readText(configFile, 'config file')) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new SweepConfigError(`${configFile} is not valid JSON (${errorMessage(err)}).`);
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new SweepConfigError('the config must be a JSON object.');
+  const resolve = resolver(configFile);
+  const engine = raw.engine ?? 'reference';
+  if (engine !== 'reference') throw new SweepConfigError(`engine "${String(engine)}" is not available on the command line; use "reference".`);
+  const grid = validateGrid(raw);
+  grid.models = grid.models.map(resolve);
+  if (grid.scorer !== 'self') grid.scorer = resolve(grid.scorer);
+  const question = raw.question ?? '';
+  if (typeof question !== 'string') throw new SweepConfigError('"question" must be a string.');
+  const passageChars = raw.passageChars as number | undefined;
+  const costModel = typeof raw.costModel === 'string' ? raw.costModel : undefined;
+  const ev = raw.eval as Record<string, unknown> | undefined;
+  if (ev !== undefined) {
+    if (!ev || typeof ev !== 'object') throw new SweepConfigError('"eval" must be an object.');
+    if (typeof ev.items !== 'string') throw new SweepConfigError('"eval.items" must name a JSONL or CSV file.');
+    const itemsFile = resolve(ev.items);
+    const items = parseItems(readText(itemsFile, 'items file'), itemsFile);
+    const judge = (ev.judge ?? 'exact') as JudgeKind;
+    if (!['exact', 'choice', 'llm'].includes(judge)) throw new SweepConfigError('"eval.judge" must be "exact", "choice" or "llm".');
+    if (judge === 'choice' && items.some((it) => !it.options)) throw new SweepConfigError('the "choice" judge needs "options" on every item.');
+    const baselines = (ev.baselines ?? ['none']) as unknown;
+    if (!Array.isArray(baselines) || !baselines.every((b) => b === 'none' || b === 'raw')) {
+      throw new SweepConfigError('"eval.baselines" must be a list of "none" and "raw".');
+    }
+    if (baselines.includes('raw') && ev.sendRawContext !== true) {
+      throw new SweepConfigError('the "raw" baseline sends each item\'s raw context to the predictor; set "eval.sendRawContext": true to allow that.');
+    }
+    const predictor = endpointOf(ev.predictor, 'eval.predictor');
+    const judgeEndpoint = judge === 'llm' ? (ev.judgeEndpoint ? endpointOf(ev.judgeEndpoint, 'eval.judgeEndpoint') : predictor) : undefined;
+    const bank: string[] = [];
+    const itemContext = items.map((it) => {
+      let k = bank.indexOf(it.context);
+      if (k < 0) k = bank.push(it.context) - 1;
+      return k;
+    });
+    if (bank.length < 2) throw new SweepConfigError(`MI needs at least two distinct contexts; the items have ${bank.length}.`);
+    return {
+      plan: {
+        engine,
+        ...grid,
+        bank,
+        question: '',
+        items,
+        itemContext,
+        judge,
+        baselines: { none: baselines.includes('none'), raw: baselines.includes('raw') },
+      },
+      predictor,
+      judge: judgeEndpoint,
+      costModel: predictor.model,
+    };
+  }
+  if (typeof raw.contexts !== 'string') throw new SweepConfigError('"contexts" must name a JSONL file of {"text": ...} lines (or give "eval").');
+  const bank = splitBank(readContexts(resolve(raw.contexts)), passageChars);
+  if (bank.length < 2) throw new SweepConfigError(`MI needs a bank of at least two passages (got ${bank.length}).`);
+  return {
+    plan: { engine, ...grid, bank, question, baselines: { none: false, raw: false } },
+    costModel: costModel ?? 'gpt-4o',
+  };
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+const argv = process.argv.slice(2);
+await runCommand(argv, USAGE, async () => {
+  const args = parseArgs(argv, { config: 'string', out: 'string' });
+  const configFile = required(args.config, 'config');
+  const { plan, predictor, judge, costModel } = buildPlan(configFile);
+  const hash = planHash(plan);
+  let state: SweepOutput;
+  if (args.out && existsSync(args.out)) {
+    let saved: unknown;
+    try {
+      saved = JSON.parse(readFileSync(args.out, 'utf8'));
+    } catch (err) {
+      throw new UsageError(`--out file "${args.out}" exists but is not JSON (${errorMessage(err)}); remove it or name another.`);
+    }
+    state = checkResumable(saved, hash);
+  } else {
+    state = newSweepState(plan, hash);
+  }
+  const seconds = estimateSweepSeconds(plan, {
+    decodeTokensPerSecond: 3000,
+    prefillTokensPerSecond: 4000,
+    promptTokens: Math.ceil(plan.bank.reduce((a, t) => a + t.length, 0) / plan.bank.length / 2),
+    predictorSecondsPerCall: 1,
+  });
+  process.stderr.write(`sweep: ${state.configs.length} configurations x ${plan.seeds.length} seeds, about ${formatDuration(seconds)} on this engine\n`);
+  const loaded = new Map<string, Engine>();
+  const out = await runSweep(plan, state, {
+    loadEngine: async (model) => {
+      const e = loadEngineFromDir(model);
+      loaded.set(model, e);
+      return e;
+    },
+    releaseEngine: (e) => e.dispose(),
+    save: (s) => {
+      if (args.out) writeAtomic(args.out, JSON.stringify(s));
+    },
+    predict: predictor ? (messages) => askPredictor(predictor, messages) : undefined,
+    judge: judge ? (messages) => askPredictor(judge, messages) : undefined,
+    costModel,
+    costOf: async (compressed, raw): Promise<CostFigures> => {
+      const s = await savings({ compressedMessages: compressed, rawMessages: raw, model: costModel, prices: { ...DEFAULT_PRICES } });
+      return {
+        compressedTokens: s.compressedTokens,
+        rawTokens: s.rawTokens,
+        compressedCostUsd: s.compressedCostUsd,
+        rawCostUsd: s.rawCostUsd,
+        tokensAreEstimate: s.tokensAreEstimate,
+      };
+    },
+  });
+  return out;
+});

@@ -1,0 +1,179 @@
+/**
+ * A sweep's plan: the grid (models × budgets × temperatures, S seeds each, M samples per
+ * context), the bank, the question or evaluation items, the scorer. Validation with named errors
+ * (SweepConfigError), the model-independent split of the bank, and the time estimate.
+ */
+import { chunkText } from '../chunking';
+import { PrecisError } from '../errors';
+import type { EvalItem } from './eval-items';
+import type { JudgeKind } from './judge';
+
+export class SweepConfigError extends PrecisError {
+  constructor(detail: string) {
+    super('SweepConfigError', `Sweep configuration: ${detail}`);
+  }
+}
+
+export class SweepTooLargeError extends PrecisError {
+  constructor(readonly estimatedSeconds: number, readonly limitSeconds: number) {
+    super(
+      'SweepTooLargeError',
+      `This grid would take about ${formatDuration(estimatedSeconds)} (limit ${formatDuration(limitSeconds)}). ` +
+        'Use fewer models, budgets, temperatures, seeds, samples or contexts.',
+    );
+  }
+}
+
+export type BudgetUnit = 'tokens' | 'sentences';
+
+export interface SweepPlan {
+  engine: string;
+  /** Model references as the caller's engine loader understands them (CLI: folders). */
+  models: string[];
+  /** 'self' (each compressor scores its own compressions) or one fixed model reference. */
+  scorer: string;
+  /** The bank: passages, each compressed and used as a context for every score. */
+  bank: string[];
+  /** Shared question (without eval). */
+  question: string;
+  /** With eval: the items; itemContext[i] is the bank index of item i's context. */
+  items?: EvalItem[];
+  itemContext?: number[];
+  budgets: number[];
+  budgetUnit: BudgetUnit;
+  /** Token cap of every compression when budgets are sentences. */
+  maxTokens: number;
+  temperatures: number[];
+  samples: number;
+  seeds: number[];
+  judge?: JudgeKind;
+  baselines: { none: boolean; raw: boolean };
+}
+
+export interface ConfigKey {
+  model: string;
+  budget: number;
+  temperature: number;
+}
+
+/** Model-major order: every configuration of a model runs while that model is loaded. */
+export function configurations(plan: SweepPlan): ConfigKey[] {
+  const out: ConfigKey[] = [];
+  for (const model of plan.models) for (const budget of plan.budgets) for (const temperature of plan.temperatures) out.push({ model, budget, temperature });
+  return out;
+}
+
+/** Compressions per run: one slot per context (no eval) or per item (eval), M samples each. */
+export function slotsPerRun(plan: SweepPlan): number {
+  return plan.items ? plan.items.length : plan.bank.length;
+}
+
+export function maxTokensOf(plan: SweepPlan, budget: number): number {
+  return plan.budgetUnit === 'tokens' ? budget : plan.maxTokens;
+}
+
+function wholeList(v: unknown, name: string, min: number): number[] {
+  if (!Array.isArray(v) || v.length === 0) throw new SweepConfigError(`"${name}" must be a non-empty list.`);
+  for (const x of v) {
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < min) throw new SweepConfigError(`every entry of "${name}" must be a whole number >= ${min} (got ${JSON.stringify(x)}).`);
+  }
+  if (new Set(v).size !== v.length) throw new SweepConfigError(`"${name}" lists a value twice.`);
+  return v as number[];
+}
+
+/** Validate the grid part of a parsed config object. */
+export function validateGrid(raw: Record<string, unknown>): Pick<SweepPlan, 'models' | 'budgets' | 'budgetUnit' | 'maxTokens' | 'temperatures' | 'samples' | 'seeds' | 'scorer'> {
+  const models = raw.models;
+  if (!Array.isArray(models) || models.length === 0 || !models.every((m) => typeof m === 'string' && m.trim() !== '')) {
+    throw new SweepConfigError('"models" must be a non-empty list of model names.');
+  }
+  if (new Set(models).size !== models.length) throw new SweepConfigError('"models" lists a model twice.');
+  const budgetUnit = raw.budgetUnit ?? 'tokens';
+  if (budgetUnit !== 'tokens' && budgetUnit !== 'sentences') throw new SweepConfigError('"budgetUnit" must be "tokens" or "sentences".');
+  const budgets = wholeList(raw.budgets, 'budgets', 1);
+  let maxTokens = 0;
+  if (budgetUnit === 'sentences') {
+    if (typeof raw.maxTokens !== 'number' || !Number.isInteger(raw.maxTokens) || raw.maxTokens < 1) {
+      throw new SweepConfigError('with "budgetUnit": "sentences", "maxTokens" (the token cap of each compression) must be a whole number >= 1.');
+    }
+    maxTokens = raw.maxTokens;
+  } else {
+    maxTokens = Math.max(...budgets);
+  }
+  const temps = raw.temperatures ?? [1];
+  if (!Array.isArray(temps) || temps.length === 0 || !temps.every((t) => typeof t === 'number' && Number.isFinite(t) && t >= 0 && t <= 5)) {
+    throw new SweepConfigError('"temperatures" must be a non-empty list of numbers in [0, 5].');
+  }
+  const samples = raw.samples ?? 1;
+  if (typeof samples !== 'number' || !Number.isInteger(samples) || samples < 1) throw new SweepConfigError('"samples" must be a whole number >= 1.');
+  const seeds = wholeList(raw.seeds ?? [0], 'seeds', 0);
+  const scorer = raw.scorer ?? 'self';
+  if (typeof scorer !== 'string' || scorer.trim() === '') throw new SweepConfigError('"scorer" must be "self" or a model name.');
+  return { models: models as string[], budgets, budgetUnit, maxTokens, temperatures: temps as number[], samples, seeds, scorer };
+}
+
+/**
+ * The bank, split once and independently of any model: each text is cut at paragraph breaks,
+ * then sentence ends, into passages of at most `passageChars` characters (no split when it is
+ * undefined). Every model then compresses the same passages; each passage is checked against
+ * every chosen model's window when the sweep starts.
+ */
+export function splitBank(texts: readonly string[], passageChars?: number): string[] {
+  if (passageChars === undefined) return texts.map((t) => t.trim()).filter((t) => t !== '');
+  if (!Number.isInteger(passageChars) || passageChars < 20) throw new SweepConfigError('"passageChars" must be a whole number >= 20.');
+  const out: string[] = [];
+  for (const t of texts) for (const c of chunkText(t, (s) => s.length, passageChars)) out.push(c.text);
+  return out;
+}
+
+export interface Rates {
+  /** Generation, tokens per second. */
+  decodeTokensPerSecond: number;
+  /** Batched scoring, tokens per second. */
+  prefillTokensPerSecond: number;
+  /** Mean prompt length in tokens. */
+  promptTokens: number;
+  /** One predictor (and judge) call, seconds. */
+  predictorSecondsPerCall: number;
+}
+
+/**
+ * Seconds the whole grid should take, from rates (measured or assumed): every compression
+ * written to its full budget, each run's scoring = N prompts + N × its compressions' tokens
+ * (ESTIMATOR.md §5), and one predictor call per item and run (two with the LLM judge).
+ */
+export function estimateSweepSeconds(plan: SweepPlan, rates: Rates): number {
+  const slots = slotsPerRun(plan);
+  const n = plan.bank.length;
+  const questions = plan.items ? plan.items.length : 1;
+  let seconds = 0;
+  for (const budget of plan.budgets) {
+    const tokens = (plan.budgetUnit === 'tokens' ? budget : Math.min(plan.maxTokens, budget * 25)) * slots * plan.samples;
+    const genS = tokens / rates.decodeTokensPerSecond;
+    const scoreS = (n * rates.promptTokens * (plan.items ? questions : 1) + n * tokens) / rates.prefillTokensPerSecond;
+    seconds += (genS + scoreS) * plan.models.length * plan.temperatures.length * plan.seeds.length;
+  }
+  if (plan.items) {
+    const calls = plan.items.length * plan.models.length * plan.budgets.length * plan.temperatures.length * plan.seeds.length;
+    seconds += calls * rates.predictorSecondsPerCall * (plan.judge === 'llm' ? 2 : 1);
+  }
+  return seconds;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return 'unknown';
+  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+/** A short stable hash of a JSON-able value (FNV-1a, 32-bit, hex), to tie a saved sweep to its plan. */
+export function planHash(plan: SweepPlan): string {
+  const text = JSON.stringify(plan);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0') + text.length.toString(16);
+}
