@@ -7,6 +7,10 @@
  * Token counts use the cheap estimate (chars / 4); with the stories260K fixture present, the
  * reference tokenizer is also timed on the first 1 MB.
  *
+ * Then the pathological files of issue 9 (e2e/fixtures/pathological.ts): each is imported
+ * (read, decode, extract) and chunked, with the chars/4 estimate and, when the fixture is
+ * present, the stories260K tokenizer.
+ *
  * Run: npx tsx bench/import.ts [sizeMB]
  */
 import 'fake-indexeddb/auto';
@@ -15,6 +19,9 @@ import { File } from 'node:buffer';
 import { resolve } from 'node:path';
 import { chunkText } from '../src/lib/core/chunking';
 import { readTextFile } from '../src/lib/import/text';
+import { importFile } from '../src/lib/import/import-file';
+import type { PdfLib } from '../src/lib/import/pdf';
+import { pathologicalFiles } from '../e2e/fixtures/pathological';
 import { estimateTokens, sha256Hex } from '../src/lib/import/hash';
 import { addDocument, closeDb, getDocument, createRun, appendCompression } from '../src/lib/storage';
 import { parseTokenizer } from '../workers/engines/reference/tokenizer';
@@ -99,5 +106,37 @@ if (existsSync(tokPath)) {
   await time('chunk 1 MB with the stories260K tokenizer', () => chunkText(slice, count, BUDGET_TOKENS));
 } else {
   console.log(`(stories260K tokenizer not found at ${tokPath}: reference-tokenizer figure skipped)`);
+}
+
+console.log('\nPathological files (issue 9): import = read + decode + extract; chunk budget 400 tokens');
+const loadPdf = async (): Promise<PdfLib> => {
+  const pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');
+  pdfjs.GlobalWorkerOptions.workerSrc = 'pdfjs-dist/legacy/build/pdf.worker.mjs';
+  return pdfjs as unknown as PdfLib;
+};
+const tokCount = existsSync(tokPath)
+  ? (() => {
+      const buf = readFileSync(tokPath);
+      const tok = parseTokenizer(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength), 512);
+      return (s: string) => tok.encode(s).length;
+    })()
+  : null;
+console.log(`${'file'.padEnd(58)} ${'import ms'.padStart(9)} ${'chunk chars/4'.padStart(13)} ${'chunk stories260K'.padStart(17)}`);
+for (const f of pathologicalFiles()) {
+  const t0 = performance.now();
+  const doc = await importFile(new File([f.data], f.name) as unknown as globalThis.File, undefined, { loadPdf });
+  const importMs = performance.now() - t0;
+  const t1 = performance.now();
+  await chunkText(doc.text, estimateTokens, BUDGET_TOKENS);
+  const chunkMs = performance.now() - t1;
+  let tokMs = '—';
+  if (tokCount) {
+    const t2 = performance.now();
+    await chunkText(doc.text, tokCount, BUDGET_TOKENS);
+    tokMs = (performance.now() - t2).toFixed(0);
+  }
+  console.log(
+    `${`${f.what} (${(f.data.length / 1024).toFixed(0)} KB)`.padEnd(58)} ${importMs.toFixed(0).padStart(9)} ${chunkMs.toFixed(0).padStart(13)} ${tokMs.padStart(17)}`,
+  );
 }
 await closeDb();

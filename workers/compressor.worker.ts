@@ -3,7 +3,14 @@
  *
  * Invariants:
  * - At most one engine call runs at a time (the mutex); `interrupt()` skips the queue so it can
- *   stop the running call at its next token boundary.
+ *   stop the running call at its next token boundary. It cancels every chunk or estimate call
+ *   made before it, running or still queued (a cancel epoch): a split queued behind another
+ *   never starts after Cancel was pressed.
+ * - Chunking yields to the event loop every few tens of milliseconds and checks the epoch, so
+ *   Cancel reaches a split of a huge document (comlink cannot deliver `interrupt()` while a
+ *   synchronous loop runs).
+ * - The page holds no handle on this API other than its comlink wrapper (none on `window`); a
+ *   test that needs the API directly starts its own copy of this worker.
  * - A model stays loaded until `load()` replaces it or `unload()` drops it; the main thread
  *   never terminates this worker to cancel work.
  * - web-llm (6 MB) is imported only when a web-llm model is loaded, and transformers.js with
@@ -11,21 +18,47 @@
  */
 import { expose } from 'comlink';
 import type { Engine } from '../src/lib/core/engine';
-import { ModelNotLoadedError } from '../src/lib/core/errors';
+import { InterruptedError, ModelNotLoadedError } from '../src/lib/core/errors';
 import type { CompressorApi, EngineSpec, GenerateReply, LoadProgress } from './contract';
 import { fetchWithProgress } from './fetch-progress';
 import { Mutex } from './mutex';
 import { ReferenceEngine } from './engines/reference/engine';
 import { chunkForCompression } from '../src/lib/core/chunk-for-compression';
 import { runEstimate } from '../src/lib/core/run-estimate';
+import { nowMs, yieldToEventLoop } from './engines/reference/yield';
 import { deleteModelFiles, listCachedModels } from '../src/lib/webgpu/cache';
 import { findModelRecord, modelRecords } from '../src/lib/webgpu/model-list';
 import { InvalidArgumentError } from '../src/lib/core/errors';
 
 let engine: Engine | null = null;
 const lock = new Mutex();
-/** Set by interrupt(): stops a running estimate between engine calls. */
-let estimateSignal = { aborted: false };
+/** Raised by interrupt(): every call that captured a lower epoch is cancelled. */
+let cancelEpoch = 0;
+/** Chunking yields at least this often, so an interrupt() message can arrive. */
+const CHUNK_YIELD_MS = 25;
+
+/** A signal that turns aborted once interrupt() is called after this point. */
+function cancelSignal(): { readonly aborted: boolean } {
+  const epoch = cancelEpoch;
+  return {
+    get aborted() {
+      return cancelEpoch !== epoch;
+    },
+  };
+}
+
+/** The chunker's checkpoint: yield now and then, throw once cancelled. */
+function chunkCheckpoint(signal: { readonly aborted: boolean }): () => Promise<void> | void {
+  let last = nowMs();
+  return () => {
+    if (signal.aborted) throw new InterruptedError('Splitting the documents into passages');
+    if (nowMs() - last < CHUNK_YIELD_MS) return;
+    return yieldToEventLoop().then(() => {
+      last = nowMs();
+      if (signal.aborted) throw new InterruptedError('Splitting the documents into passages');
+    });
+  };
+}
 
 function loaded(): Engine {
   if (!engine) throw new ModelNotLoadedError();
@@ -133,15 +166,12 @@ const api = {
     return lock.run(() => loaded().score(promptIds, continuations, temperature));
   },
   chunk(texts, request) {
-    return lock.run(() => chunkForCompression(loaded(), texts, request));
+    const signal = cancelSignal();
+    return lock.run(() => chunkForCompression(loaded(), texts, request, { checkpoint: chunkCheckpoint(signal) }));
   },
   estimate(request, onProgress, onCompression, onToken) {
-    return lock.run(async () => {
-      const e = loaded();
-      const signal = { aborted: false };
-      estimateSignal = signal;
-      return runEstimate(e, request, { signal, onProgress, onCompression, onToken });
-    });
+    const signal = cancelSignal();
+    return lock.run(async () => runEstimate(loaded(), request, { signal, onProgress, onCompression, onToken }));
   },
   async cachedModels() {
     return listCachedModels(modelRecords(), self.caches);
@@ -152,7 +182,7 @@ const api = {
     if (self.caches) await deleteModelFiles(record, self.caches);
   },
   async interrupt() {
-    estimateSignal.aborted = true;
+    cancelEpoch++;
     engine?.interrupt();
   },
   async counters() {

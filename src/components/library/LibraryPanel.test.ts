@@ -48,7 +48,7 @@ describe('LibraryPanel', () => {
     const library = new LibraryStore();
     await library.init();
     await library.addPasted('one two three.\n\nfour five six.', 'c');
-    const chunker = async (text: string) => ({ budgetTokens: 3, chunks: chunkText(text, (s) => s.split(/\s+/).length, 3) });
+    const chunker = async (text: string) => ({ budgetTokens: 3, chunks: await chunkText(text, (s) => s.split(/\s+/).length, 3) });
     render(LibraryPanel, { library, chunker });
     const details = screen.getByText(/Passages for the loaded model/).closest('details')!;
     details.open = true;

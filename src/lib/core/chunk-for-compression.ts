@@ -14,7 +14,7 @@
  * Either way each passage's real prompt is built once with `promptIds` (one request per
  * passage on a server, never one per candidate cut).
  */
-import type { Chunk } from './chunking';
+import type { Checkpoint, Chunk } from './chunking';
 import { chunkBudgetTokens, chunkText } from './chunking';
 import type { Engine } from './engine';
 import { ContextTooLongError, InvalidArgumentError } from './errors';
@@ -52,10 +52,15 @@ function counterOf(engine: Pick<Engine, 'tokenize' | 'estimateTokens'>): (s: str
   };
 }
 
+/**
+ * `checkpoint` is awaited between token counts (see `ChunkOptions`): the worker yields there and
+ * stops a cancelled split.
+ */
 export async function chunkForCompression(
   engine: Pick<Engine, 'info' | 'tokenize' | 'promptIds' | 'estimateTokens'>,
   texts: readonly string[],
   request: ChunkRequest,
+  options: { checkpoint?: Checkpoint } = {},
 ): Promise<ChunkReply> {
   const { info } = engine;
   const lengths = new Map<string, number>();
@@ -70,10 +75,13 @@ export async function chunkForCompression(
   const overhead = await promptLength('');
   let budget = chunkBudgetTokens(info.contextWindowTokens, overhead + SEAM_MARGIN_TOKENS, request.maxTokens);
   const count = counterOf(engine);
+  const checkpoint = options.checkpoint ?? (() => undefined);
   for (;;) {
-    const chunks = texts.map((t) => chunkText(t, count, budget));
+    const chunks: Chunk[][] = [];
+    for (const t of texts) chunks.push(await chunkText(t, count, budget, { checkpoint }));
     let spill: { text: string; promptTokens: number } | null = null;
     for (const c of chunks.flat()) {
+      await checkpoint();
       const promptTokens = await promptLength(c.text);
       if (promptTokens + request.maxTokens > info.contextWindowTokens) {
         spill = { text: c.text, promptTokens };

@@ -8,7 +8,7 @@ import type { DocKind } from '../storage/schema';
 import { EmptyFileError, UnsupportedFileError } from './errors';
 import { htmlToText } from './html';
 import { extractPdfText, type PdfLib } from './pdf';
-import { readTextFile } from './text';
+import { decodeTextFile, type TextEncodingName } from './text';
 
 export type ImportPhase = 'reading' | 'extracting';
 
@@ -26,6 +26,10 @@ export interface ImportedText {
   mime: string;
   text: string;
   sizeBytes: number;
+  /** How a text or HTML file was decoded (absent for PDF). */
+  encoding?: TextEncodingName;
+  /** Invalid UTF-8 sequences that became U+FFFD; the user is told when there are any. */
+  replacedSequences?: number;
 }
 
 export const ACCEPTED_EXTENSIONS = ['.txt', '.text', '.md', '.markdown', '.html', '.htm', '.pdf'] as const;
@@ -52,11 +56,11 @@ function baseName(name: string): string {
 }
 
 function markdownTitle(text: string): string {
-  return /^#\s+(.+)$/m.exec(text)?.[1]?.trim() ?? '';
+  return /^#[ \t]+([^\n]+)$/m.exec(text)?.[1]?.trim() ?? '';
 }
 
 export interface ImportOptions {
-  /** Where pdf.js comes from; the browser default loads it lazily. */
+  /** Where pdf.js comes from (the page loads it lazily); without it a PDF is refused. */
   loadPdf?: () => Promise<PdfLib>;
 }
 
@@ -76,21 +80,23 @@ export async function importFile(
     report('reading', null, 'Reading the file');
     const data = new Uint8Array(await file.arrayBuffer());
     report('extracting', 0, 'Loading the PDF reader');
-    const loadPdf = options.loadPdf ?? (await import('./pdf-loader')).loadPdfjs;
-    const lib = await loadPdf();
+    if (!options.loadPdf) throw new UnsupportedFileError(file.name);
+    const lib = await options.loadPdf();
     const pdf = await extractPdfText(lib, data, file.name, (done, total) =>
       report('extracting', done / total, `Page ${done} of ${total}`),
     );
     return { ...base, title: pdf.title || baseName(file.name), text: pdf.text };
   }
 
-  const raw = await readTextFile(file, (f) => report('reading', f, `Reading ${Math.round(f * 100)}%`));
+  const decoded = await decodeTextFile(file, (f) => report('reading', f, `Reading ${Math.round(f * 100)}%`));
+  const raw = decoded.text;
+  const how = { encoding: decoded.encoding, replacedSequences: decoded.replacedSequences };
   if (kind === 'html') {
     report('extracting', null, 'Extracting text from HTML');
     const html = htmlToText(raw);
     if (html.text === '') throw new EmptyFileError(file.name, 'the page has no visible text');
-    return { ...base, title: html.title || baseName(file.name), text: html.text };
+    return { ...base, ...how, title: html.title || baseName(file.name), text: html.text };
   }
   const title = kind === 'markdown' ? markdownTitle(raw) || baseName(file.name) : baseName(file.name);
-  return { ...base, title, text: raw };
+  return { ...base, ...how, title, text: raw };
 }

@@ -40,9 +40,11 @@ export function pageItemsToText(items: TextLike[]): string {
       lastHeight = item.height || lastHeight;
     }
   }
+  // trimEnd, not /\s+$/: that regular expression is quadratic on a line holding a long run of
+  // spaces before more text (it retries the run from every space).
   return out
     .split('\n')
-    .map((l) => l.replace(/\s+$/, ''))
+    .map((l) => l.trimEnd())
     .join('\n');
 }
 

@@ -11,6 +11,7 @@ import { SendSession } from '../predictor/send-session.svelte';
 import { webGpuState, type WebGpuState } from '../webgpu/webgpu-state.svelte';
 import { EngineStore } from './engine.svelte';
 import { LibraryStore } from './library.svelte';
+import { libraryIo } from '../worker/import-client';
 import { Playground } from './playground.svelte';
 import { PredictorState } from './predictor.svelte';
 import { RunStore } from './run.svelte';
@@ -22,7 +23,7 @@ import type { PwaState } from '../pwa/pwa-state.svelte';
 export class AppState {
   readonly engine = new EngineStore();
   readonly playground = new Playground();
-  readonly library = new LibraryStore();
+  readonly library = new LibraryStore(libraryIo());
   readonly run = new RunStore();
   readonly predictor = new PredictorState();
   readonly send: SendSession;

@@ -10,18 +10,16 @@
  */
 import { SvelteSet } from 'svelte/reactivity';
 import { errorMessage, errorName } from '../core/errors';
-import { importFile, type ImportProgress } from '../import/import-file';
+import type { ImportProgress } from '../import/import-file';
+import { localIo, type ImportedDocument, type LibraryIo } from '../import/library-io';
+import { announceRun, onRunAnnounced } from './run-channel';
 import {
   addDocument,
   clearAll,
   deleteDocument,
   deleteRun,
-  exportAll,
-  exportRun,
-  exportToJson,
   getDocumentText,
   getSetting,
-  importJson,
   listDocuments,
   listRuns,
   markInterruptedRuns,
@@ -52,9 +50,9 @@ function asError(err: unknown): LibraryError {
   return { name: errorName(err), message: errorMessage(err) };
 }
 
-/** Offer a text as a file download (export). */
-function download(fileName: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+/** Offer a Blob as a file download (export). */
+function download(fileName: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
   a.download = fileName;
@@ -95,9 +93,17 @@ export class LibraryStore {
   quotaError = $derived(this.errors.find((e) => e.name === 'StorageQuotaError') ?? null);
 
   private unsubscribe: (() => void) | null = null;
+  private unsubscribeRuns: (() => void) | null = null;
+  private storageMeasuring: Promise<void> | null = null;
+  private storageStale = false;
+
+  /** `io` does the long work (import, export); the page passes the import worker's. */
+  constructor(private readonly io: LibraryIo = localIo()) {}
 
   /** Call once on page start: watch the connection, mark interrupted runs, load everything. */
   async init(): Promise<void> {
+    // Another tab started, advanced, finished or deleted a run: the runs list follows.
+    this.unsubscribeRuns ??= onRunAnnounced(() => void this.refresh());
     this.unsubscribe ??= onDbEvent((event) => {
       if (event.kind === 'blocked') {
         this.dbProblem = 'Précis is open in another tab with an older version. Close or reload that tab.';
@@ -122,6 +128,8 @@ export class LibraryStore {
   dispose(): void {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    this.unsubscribeRuns?.();
+    this.unsubscribeRuns = null;
   }
 
   async refresh(): Promise<void> {
@@ -129,6 +137,8 @@ export class LibraryStore {
       const [documents, runs] = await Promise.all([listDocuments(), listRuns()]);
       this.documents = documents;
       this.runs = runs;
+      // The storage figures follow the lists (once the Storage panel has asked for them).
+      if (this.storage !== null || this.storageMeasuring) void this.refreshStorage();
       for (const id of [...this.selected]) if (!documents.some((d) => d.id === id)) this.selected.delete(id);
       if (this.openId && !documents.some((d) => d.id === this.openId)) {
         this.openId = null;
@@ -165,9 +175,10 @@ export class LibraryStore {
         const base = { index: i + 1, total: list.length };
         this.importing = { ...base, fileName: file.name, phase: 'reading', fraction: 0, detail: 'Starting' };
         try {
-          const imported = await importFile(file, (p) => (this.importing = { ...base, ...p }));
-          const { doc, duplicate } = await addDocument(imported);
+          const imported = await this.io.importDocument(file, (p) => (this.importing = { ...base, ...p }));
+          const { doc, duplicate } = imported;
           this.noteDuplicate(doc, duplicate, `“${file.name}”`);
+          this.noteEncoding(file.name, imported);
           added.push(doc);
           await this.refresh();
         } catch (err) {
@@ -291,48 +302,64 @@ export class LibraryStore {
   async deleteRun(id: string): Promise<void> {
     await this.run(async () => {
       await deleteRun(id);
+      announceRun({ runId: id, status: 'deleted' });
       await this.refresh();
     });
   }
 
-  /** Download the whole library as one JSON file; returns its text. */
-  async exportAll(): Promise<string | null> {
+  /** Download the whole library as one NDJSON file (built from parts); returns the Blob. */
+  async exportAll(): Promise<Blob | null> {
     return this.run(async () => {
-      const json = exportToJson(await exportAll());
-      download(`precis-library-${today()}.json`, json);
-      return json;
+      const blob = await this.io.exportLibrary();
+      download(`precis-library-${today()}.ndjson`, blob);
+      return blob;
     });
   }
 
-  async exportRun(id: string): Promise<string | null> {
+  /** Download one run: its compressions, exchanges and the raw passages of its bank. */
+  async exportRun(id: string): Promise<Blob | null> {
     return this.run(async () => {
-      const json = exportToJson(await exportRun(id));
-      download(`precis-run-${id.slice(0, 8)}-${today()}.json`, json);
-      return json;
+      const blob = await this.io.exportRun(id);
+      download(`precis-run-${id.slice(0, 8)}-${today()}.ndjson`, blob);
+      return blob;
     });
   }
 
-  /** Import an export file; the notice says what was added. */
+  /** Import an export file (all or nothing); the notice says what was added. */
   async importJson(file: File): Promise<void> {
     await this.run(async () => {
-      const s = await importJson(await file.text());
+      const s = await this.io.importLibrary(file);
       const parts = [
         `${s.documentsAdded} document${s.documentsAdded === 1 ? '' : 's'} and ${s.runsAdded} run${s.runsAdded === 1 ? '' : 's'} added`,
       ];
       if (s.documentsAlreadyPresent) parts.push(`${s.documentsAlreadyPresent} document(s) were already here`);
       if (s.runsAlreadyPresent) parts.push(`${s.runsAlreadyPresent} run(s) were already here`);
+      if (s.settingsDropped) parts.push(`${s.settingsDropped} unknown setting(s) were left out`);
       this.notices = [...this.notices, `Imported “${file.name}”: ${parts.join('; ')}.`];
       await this.refresh();
     });
   }
 
+  /** Measure storage; calls while a measurement runs are folded into one more after it. */
   async refreshStorage(): Promise<void> {
-    try {
-      this.storage = await storageBreakdown();
-      this.persisted = this.storage.persisted;
-    } catch (err) {
-      this.fail(err);
+    if (this.storageMeasuring) {
+      this.storageStale = true;
+      return this.storageMeasuring;
     }
+    this.storageMeasuring = (async () => {
+      try {
+        do {
+          this.storageStale = false;
+          this.storage = await storageBreakdown();
+          this.persisted = this.storage.persisted;
+        } while (this.storageStale);
+      } catch (err) {
+        this.fail(err);
+      } finally {
+        this.storageMeasuring = null;
+      }
+    })();
+    return this.storageMeasuring;
   }
 
   async requestPersist(): Promise<boolean> {
@@ -355,6 +382,19 @@ export class LibraryStore {
 
   dismissNotice(index: number): void {
     this.notices = this.notices.filter((_, i) => i !== index);
+  }
+
+  /** Say how a file was decoded when it was not plain UTF-8. */
+  private noteEncoding(fileName: string, imported: ImportedDocument): void {
+    const bad = imported.replacedSequences ?? 0;
+    if (bad > 0) {
+      this.notices = [
+        ...this.notices,
+        `“${fileName}” was read as UTF-8, but ${bad.toLocaleString()} byte sequence${bad === 1 ? ' is' : 's are'} not valid UTF-8 and ${bad === 1 ? 'was' : 'were'} replaced by “\uFFFD”.`,
+      ];
+    } else if (imported.encoding === 'windows-1252') {
+      this.notices = [...this.notices, `“${fileName}” is not UTF-8; it was read as Windows-1252 (Western European). Check its accented letters.`];
+    }
   }
 
   private noteDuplicate(doc: DocumentMeta, duplicate: boolean, what: string): void {

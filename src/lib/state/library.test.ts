@@ -94,8 +94,9 @@ describe('LibraryStore', () => {
     await lib.init();
     await lib.addPasted('first document', 'first');
     await lib.importFiles([file('# Title\n\nbody', 'doc.md')]);
-    const json = await lib.exportAll();
-    expect(json).toBeTruthy();
+    const blob = await lib.exportAll();
+    expect(blob).toBeTruthy();
+    const json = await blob!.text();
     await lib.deleteAll();
     expect(lib.documents).toEqual([]);
     await lib.importJson(file(json!, 'export.json'));
@@ -104,5 +105,17 @@ describe('LibraryStore', () => {
     await lib.importJson(file('not json', 'bad.json'));
     expect(lib.errors.at(-1)?.name).toBe('ImportFormatError');
     expect(lib.documents).toHaveLength(2);
+  });
+
+  it('re-measures storage when documents or runs change, once the figures were asked for', async () => {
+    const lib = new LibraryStore();
+    await lib.init();
+    await lib.refreshStorage();
+    expect(lib.storage?.documentCount).toBe(0);
+    await lib.addPasted('counted text', 'counted');
+    await vi.waitFor(() => expect(lib.storage?.documentCount).toBe(1));
+    expect(lib.storage!.documentsBytes).toBeGreaterThan(0);
+    await lib.delete(lib.documents[0].id);
+    await vi.waitFor(() => expect(lib.storage?.documentCount).toBe(0));
   });
 });

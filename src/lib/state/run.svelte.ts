@@ -31,7 +31,9 @@ import {
   finishRun,
   getDocumentText,
   getRun,
+  isRunLockHeld,
   logExchange,
+  markInterruptedRuns,
   setRunStatus,
   withRunLock,
   type BankEntry,
@@ -41,9 +43,12 @@ import {
   type RunStatus,
 } from '../storage';
 import type { Exchange } from '../predictor/exchange';
+import { resumeProblem } from '../storage/export-schema';
+import { MAX_BANK_PASSAGES as STORED_MAX_BANK_PASSAGES } from '../storage/limits';
 import { compressor, proxy } from '../worker/client';
 import type { EngineStore } from './engine.svelte';
 import type { LibraryStore } from './library.svelte';
+import { announceRun, onRunAnnounced } from './run-channel';
 
 export type RunViewState = 'idle' | 'preparing' | RunStatus;
 
@@ -94,7 +99,7 @@ export interface LiveCompression {
  * Every compression is scored under every passage, so scoring grows with the square of the bank:
  * 64 passages are 4,096 scorings of each sample. Larger selections are refused with advice.
  */
-export const MAX_BANK_PASSAGES = 64;
+export const MAX_BANK_PASSAGES = STORED_MAX_BANK_PASSAGES;
 
 /** At most this many other documents are added as contrast contexts when the bank is too small. */
 const MAX_EXTRA_BANK_DOCS = 7;
@@ -143,7 +148,10 @@ export class RunStore {
   rawTexts = $state.raw<string[]>([]);
   exchanges = $state.raw<Exchange[]>([]);
 
-  busy = $derived(this.state === 'preparing' || this.state === 'running');
+  /** The run shown is being driven by another tab: shown read-only, re-read when that tab says so. */
+  elsewhere = $state(false);
+  /** This tab is driving a run (a run shown read-only from another tab does not count). */
+  busy = $derived(!this.elsewhere && (this.state === 'preparing' || this.state === 'running'));
   /** The compressions that answer the question (not the contrast documents'), in order. */
   sendable = $derived(this.compressions.filter((c) => c.ofQuestionDocs && !c.empty).map((c) => c.text));
   canResume = $derived(
@@ -152,6 +160,9 @@ export class RunStore {
 
   constructor() {
     this.restoreDraft();
+    onRunAnnounced((a) => {
+      if (this.elsewhere && a.runId === this.runId) void this.followElsewhere(a.status === 'deleted');
+    });
   }
 
   /** The draft (question and settings) as a plain object; read it in an effect to save changes. */
@@ -267,12 +278,25 @@ export class RunStore {
         }
       }
       this.bank = bank;
-      const run = await createRun({ question, docIds: questionIds, modelId: info.id, settings, bank, engineReport: info.loadReport });
-      runId = run.id;
-      this.runId = run.id;
-      await library.refresh();
-      await this.execute(run.id, bank, settings, question, []);
+      // The run's Web Lock is taken before `running` is written, and held until its final status
+      // is: another tab never sees it running without its lock (and so never calls it interrupted).
+      const newId = crypto.randomUUID();
+      await withRunLock(newId, async () => {
+        const run = await createRun({ id: newId, question, docIds: questionIds, modelId: info.id, settings, bank, engineReport: info.loadReport });
+        runId = run.id;
+        this.runId = run.id;
+        announceRun({ runId: run.id, status: 'running' });
+        await library.refresh();
+        await this.execute(run.id, bank, settings, question, []);
+      });
     } catch (err) {
+      if (runId === null && errorName(err) === 'InterruptedError') {
+        // Cancel pressed while the worker was still splitting the documents: nothing was stored.
+        this.clearLive();
+        this.state = 'cancelled';
+        this.notice = 'Cancelled while splitting the documents into passages. Nothing was stored; start again when ready.';
+        return;
+      }
       engine.noteFailure(err);
       await this.failRun(runId, err);
     } finally {
@@ -306,6 +330,7 @@ export class RunStore {
   /** Show a saved run (from the runs list). */
   async reopen(runId: string, library: LibraryStore): Promise<void> {
     if (this.busy) return;
+    this.elsewhere = false;
     try {
       const details = await getRun(runId);
       if (!details) throw new Error('That run is no longer stored.');
@@ -324,7 +349,18 @@ export class RunStore {
       this.compressions = compressions.map((c) => this.viewOfRecord(c));
       this.exchanges = exchanges.map(exchangeOfRecord);
       this.rawTexts = await Promise.all(run.docIds.map((id) => getDocumentText(id).catch(() => '')));
-      if (run.status === 'interrupted') {
+      if (run.status === 'running') {
+        // This tab is not driving it (reopen is refused while busy): another tab is, if it holds
+        // the run's lock; otherwise that tab is gone and the run was cut short.
+        if (await isRunLockHeld(run.id)) {
+          this.elsewhere = true;
+          this.notice = 'This run is running in another tab. It is shown read-only here and updates as that tab saves compressions.';
+          return;
+        }
+        await markInterruptedRuns();
+        this.state = 'interrupted';
+      }
+      if (this.state === 'interrupted') {
         this.notice = `This run was cut short (a reload or a crash) after ${compressions.length} of ${run.bank.length * run.settings.samplesPerContext} compressions. Load ${run.modelId} and resume it.`;
       }
     } catch (err) {
@@ -342,6 +378,13 @@ export class RunStore {
       const details = await getRun(runId);
       if (!details) throw new Error('That run is no longer stored.');
       const { run, compressions } = details;
+      // The stored run is checked again (it may be imported or older): the worker gets only
+      // a bank and settings within the limits a new run has.
+      const problem = resumeProblem(run);
+      if (problem) {
+        this.fail({ name: 'InvalidRunError', message: `This run cannot be resumed: its ${problem.path} ${problem.problem}.` });
+        return;
+      }
       if (engine.state !== 'ready' || engine.info?.id !== run.modelId) {
         this.fail({
           name: 'ModelMismatchError',
@@ -365,14 +408,40 @@ export class RunStore {
         })),
       );
       this.state = 'running';
-      await setRunStatus(runId, 'running');
-      await library.refresh();
-      await this.execute(runId, run.bank, run.settings, run.question, resume);
+      await withRunLock(runId, async () => {
+        await setRunStatus(runId, 'running');
+        announceRun({ runId, status: 'running' });
+        await library.refresh();
+        await this.execute(runId, run.bank, run.settings, run.question, resume);
+      });
     } catch (err) {
       engine.noteFailure(err);
       await this.failRun(runId, err);
     } finally {
       await library.refresh();
+    }
+  }
+
+  /** Another tab changed the run shown read-only: read it again (or clear it when deleted). */
+  private async followElsewhere(deleted: boolean): Promise<void> {
+    const runId = this.runId;
+    const details = deleted || !runId ? undefined : await getRun(runId).catch(() => undefined);
+    if (!details || this.runId !== runId || !this.elsewhere) {
+      if (deleted && this.runId === runId) {
+        this.elsewhere = false;
+        this.forget();
+      }
+      return;
+    }
+    const { run, compressions, exchanges } = details;
+    this.compressions = compressions.map((c) => this.viewOfRecord(c));
+    this.exchanges = exchanges.map(exchangeOfRecord);
+    this.result = (run.miResult as StoredMiResult | null) ?? null;
+    this.error = run.error;
+    this.state = run.status;
+    if (run.status !== 'running') {
+      this.elsewhere = false;
+      this.notice = `The other tab finished this run: it ended ${run.status}.`;
     }
   }
 
@@ -444,6 +513,7 @@ export class RunStore {
         truncated: c.truncated,
         empty: c.empty,
       });
+      announceRun({ runId, status: 'running', compression: true });
       this.clearLive();
       this.compressions = [...this.compressions, this.viewOf(c, index)].sort((a, b) => a.index - b.index);
     };
@@ -461,15 +531,13 @@ export class RunStore {
         if (this.livePending) this.live = this.livePending;
       }, LIVE_INTERVAL_MS);
     };
-    const outcome = await withRunLock(
-      runId,
-      async (): Promise<EstimateOutcome> =>
-        (await compressor().estimate(request, proxy(onProgress), proxy(onCompression), proxy(onToken))) as EstimateOutcome,
-    );
+    // The caller holds the run's lock for all of this (start, resume).
+    const outcome = (await compressor().estimate(request, proxy(onProgress), proxy(onCompression), proxy(onToken))) as EstimateOutcome;
     this.clearLive();
     this.progress = null;
     if (outcome.status === 'cancelled') {
       await finishRun(runId, 'cancelled');
+      announceRun({ runId, status: 'cancelled' });
       this.state = 'cancelled';
       this.notice = `Cancelled while ${outcome.phase}. ${outcome.compressions.length} finished compression${outcome.compressions.length === 1 ? ' is' : 's are'} saved; resume to continue.`;
       return;
@@ -485,6 +553,7 @@ export class RunStore {
     if (outcome.status === 'generated') {
       const result: StoredMiResult = { ...base, kind: 'not-measured', reason: new NotEnoughContextsError(bank.length).message };
       await finishRun(runId, 'done', { miResult: result, error: null });
+      announceRun({ runId, status: 'done' });
       this.result = result;
       this.state = 'done';
       return;
@@ -503,6 +572,7 @@ export class RunStore {
       result,
       [...scored].map(([index, c]) => ({ index, termNats: c.termNats, pmiNats: c.pmiNats })),
     );
+    announceRun({ runId, status: 'done' });
     this.compressions = this.compressions.map((v) => {
       const c = scored.get(v.index);
       return c ? { ...v, termBits: c.termNats / Math.LN2, tokens: heat(c.tokenTexts, c.pmiNats) } : v;
@@ -539,6 +609,7 @@ export class RunStore {
 
   private reset(): void {
     this.clearLive();
+    this.elsewhere = false;
     this.runId = null;
     this.bank = [];
     this.budgetTokens = null;
@@ -572,6 +643,7 @@ export class RunStore {
     if (runId) {
       try {
         await finishRun(runId, 'failed', { error });
+        announceRun({ runId, status: 'failed' });
       } catch {
         // The database refused too (quota, closed): the next start marks the run interrupted.
       }

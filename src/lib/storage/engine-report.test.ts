@@ -65,12 +65,12 @@ describe('import of a run with an engine report', () => {
       format: 'precis-export',
       schemaVersion: 1,
       documents: [],
-      runs: [{ run: { id: 'r', question: 'q', modelId: 'm', createdAt: 1, settings: {}, status: 'done', docIds: [], bank: [], engineReport }, compressions: [] }],
+      runs: [{ run: { id: 'r', question: 'q', modelId: 'm', createdAt: 1, settings, status: 'done', docIds: [], bank: [], engineReport }, compressions: [] }],
     });
 
-  it('accepts a valid one and refuses a bad one by its path', () => {
-    expect(() => parseExport(file(report))).not.toThrow();
-    expect(() => parseExport(file({ ...report, fastPathToleranceNats: 'tiny' }))).toThrowError(
+  it('accepts a valid one and refuses a bad one by its path', async () => {
+    expect((await parseExport(file(report))).runs[0].run.engineReport).toEqual(report);
+    await expect(parseExport(file({ ...report, fastPathToleranceNats: 'tiny' }))).rejects.toThrowError(
       expect.objectContaining({ name: 'ImportFormatError', message: expect.stringContaining('runs[0].run.engineReport.fastPathToleranceNats should be a number') }),
     );
   });

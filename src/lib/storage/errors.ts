@@ -54,9 +54,15 @@ export class NotFoundError extends Error {
   }
 }
 
-/** An export file that cannot be imported; the message says what is wrong with it. */
+/**
+ * An export file that cannot be imported; the message says what is wrong with it and `path`
+ * names the bad field when there is one (`runs[1].exchanges[0]`). Nothing was written.
+ */
 export class ImportFormatError extends Error {
-  constructor(detail: string) {
+  constructor(
+    detail: string,
+    readonly path: string | null = null,
+  ) {
     super(`This file cannot be imported: ${detail} Nothing was changed.`);
     this.name = 'ImportFormatError';
   }

@@ -1,155 +1,123 @@
 /**
- * The export file format and its validation. Pure: no database here.
+ * The export file format, and reading it back with validation. Pure: no database here.
  *
- * One JSON file holds the whole library or one run, with a schema version. Validation reports
- * what is wrong in words (not JSON, not a Précis export, a newer schema, which field is missing)
- * before anything is written. Secrets never appear in a file: settings whose key looks like a
- * secret are left out, and any property with such a name is stripped wherever it occurs.
+ * Schema 2 (written now) is NDJSON: a header line, then one JSON value per line, each holding
+ * one document, one run (with its compressions and exchanges) or one setting. A file of any
+ * size is therefore written as a Blob of parts and read back as a stream of lines; nothing ever
+ * holds the whole library as one string (one `JSON.stringify` fails past ~500 MB). Schema 1
+ * (one JSON object with `documents`, `runs` and `settings` lists) is still read.
+ *
+ * Reading validates every record against `export-schema.ts` and rebuilds it from its known
+ * fields; the first bad field stops the import with an `ImportFormatError` naming its path
+ * (`runs[1].exchanges[0]`), before anything is written. Unknown setting keys are dropped and
+ * counted. Secrets never appear in a file: settings whose key looks like a secret are left out,
+ * and any property with such a name is stripped wherever it occurs.
  */
-import { checkEngineReport } from './engine-report';
+import * as v from 'valibot';
 import { ImportFormatError } from './errors';
-import type { CompressionRecord, DocKind, DocumentRecord, ExchangeRecord, RunRecord, RunStatus, SettingRecord } from './schema';
+import {
+  check,
+  documentSchema,
+  exportedRunSchema,
+  runConsistency,
+  settingSchema,
+  type DocumentIn,
+  type ExportedRunIn,
+} from './export-schema';
+import { MAX_DOC_IDS_PER_RUN, MAX_ID_CHARS } from './limits';
+import type { CompressionRecord, DocumentRecord, ExchangeRecord, RunRecord, SettingRecord } from './schema';
 import { isSecretKey } from './settings';
 
 export const EXPORT_FORMAT = 'precis-export';
-export const EXPORT_SCHEMA_VERSION = 1;
+export const EXPORT_SCHEMA_VERSION = 2;
+export const EXPORT_MIME = 'application/x-ndjson';
 
 export interface ExportedRun {
   run: RunRecord;
   compressions: CompressionRecord[];
-  exchanges: ExchangeRecord[];
+  exchanges: Omit<ExchangeRecord, 'seq'>[];
 }
 
-export interface ExportFile {
+export type ExportScope = 'library' | 'run';
+
+export interface ExportHeader {
   format: typeof EXPORT_FORMAT;
   schemaVersion: number;
   exportedAt: string;
-  scope: 'library' | 'run';
-  documents: DocumentRecord[];
-  runs: ExportedRun[];
-  settings: SettingRecord[];
+  scope: ExportScope;
+  /** Plain words on what the file holds (a run export holds the raw passages of its bank). */
+  contains: string;
+}
+
+/** One line after the header. */
+export type ExportLine = { document: DocumentRecord } | { run: ExportedRun } | { setting: SettingRecord };
+
+export const LIBRARY_CONTAINS =
+  'Every document of the library with its full text, every run with its bank of passages, compressions and predictor exchanges, and the settings (never an API key).';
+export const RUN_CONTAINS =
+  'One run: its question, settings, compressions, predictor exchanges and result, and its bank: the raw passages of the documents it compressed, as they were sent to the local model.';
+
+export function exportHeader(scope: ExportScope): ExportHeader {
+  return {
+    format: EXPORT_FORMAT,
+    schemaVersion: EXPORT_SCHEMA_VERSION,
+    exportedAt: new Date().toISOString(),
+    scope,
+    contains: scope === 'run' ? RUN_CONTAINS : LIBRARY_CONTAINS,
+  };
 }
 
 /** Remove every property whose name looks like a secret, at any depth. Returns a copy. */
 export function stripSecrets<T>(value: T): T {
-  if (Array.isArray(value)) return value.map((v) => stripSecrets(v)) as T;
+  if (Array.isArray(value)) return value.map((x) => stripSecrets(x)) as T;
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
+    for (const [k, x] of Object.entries(value)) {
       if (isSecretKey(k)) continue;
-      out[k] = stripSecrets(v);
+      out[k] = stripSecrets(x);
     }
     return out as T;
   }
   return value;
 }
 
-export function buildExport(
-  scope: ExportFile['scope'],
-  documents: DocumentRecord[],
-  runs: ExportedRun[],
-  settings: SettingRecord[],
-): ExportFile {
-  return {
-    format: EXPORT_FORMAT,
-    schemaVersion: EXPORT_SCHEMA_VERSION,
-    exportedAt: new Date().toISOString(),
-    scope,
-    documents,
-    runs: stripSecrets(runs),
-    settings: stripSecrets(settings.filter((s) => !isSecretKey(s.key))),
-  };
+/** One line of the file (with its newline). */
+export function exportLine(value: ExportHeader | ExportLine): string {
+  return `${JSON.stringify(value)}\n`;
 }
 
-const DOC_KINDS: readonly DocKind[] = ['text', 'markdown', 'html', 'pdf', 'pasted'];
-const RUN_STATUSES: readonly RunStatus[] = ['running', 'done', 'cancelled', 'interrupted', 'failed'];
+/**
+ * Settings an import may write, each with the shape its value must have. Any other key in a
+ * file is dropped: a crafted setting cannot reach code that trusts what it reads back.
+ */
+const IMPORTABLE_SETTINGS: Record<string, v.GenericSchema> = {
+  'library.selected': v.pipe(
+    v.array(v.pipe(v.string(), v.maxLength(MAX_ID_CHARS))),
+    v.maxLength(MAX_DOC_IDS_PER_RUN),
+  ),
+  'library.open': v.nullable(v.pipe(v.string(), v.maxLength(MAX_ID_CHARS))),
+};
+
+/** An export read and checked: records rebuilt from their known fields, ready to store. */
+export interface ParsedExport {
+  schemaVersion: number;
+  exportedAt: string;
+  scope: ExportScope;
+  documents: DocumentIn[];
+  runs: ExportedRunIn[];
+  settings: SettingRecord[];
+  /** Settings left out because their key is unknown (or a secret). */
+  droppedSettings: number;
+}
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
-const isNumArray = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'number');
+const isObj = (x: unknown): x is Obj => !!x && typeof x === 'object' && !Array.isArray(x);
 
-/** Collects problems with their paths; stops listing after a few. */
-class Problems {
-  readonly list: string[] = [];
-  add(path: string, what: string): void {
-    this.list.push(`${path} ${what}`);
-  }
-  need(obj: Obj, path: string, key: string, type: 'string' | 'number' | 'boolean' | 'object' | 'array'): boolean {
-    const v = obj[key];
-    const ok =
-      type === 'array' ? Array.isArray(v) : type === 'object' ? isObj(v) : typeof v === type && !(type === 'number' && !Number.isFinite(v));
-    if (!ok) this.add(`${path}.${key}`, v === undefined ? 'is missing' : `should be ${type === 'array' ? 'a list' : `a ${type}`}`);
-    return ok;
-  }
+function fail(path: string, problem: string): never {
+  throw new ImportFormatError(`${path} ${problem}.`, path);
 }
 
-function checkDocument(d: unknown, path: string, p: Problems): void {
-  if (!isObj(d)) return p.add(path, 'should be an object');
-  p.need(d, path, 'id', 'string');
-  p.need(d, path, 'title', 'string');
-  p.need(d, path, 'text', 'string');
-  p.need(d, path, 'createdAt', 'number');
-  if (p.need(d, path, 'kind', 'string') && !DOC_KINDS.includes(d.kind as DocKind)) {
-    p.add(`${path}.kind`, `should be one of ${DOC_KINDS.join(', ')}`);
-  }
-}
-
-function checkRun(r: unknown, path: string, p: Problems): void {
-  if (!isObj(r)) return p.add(path, 'should be an object');
-  if (!p.need(r, path, 'run', 'object')) return;
-  const run = r.run as Obj;
-  const rp = `${path}.run`;
-  p.need(run, rp, 'id', 'string');
-  p.need(run, rp, 'question', 'string');
-  p.need(run, rp, 'modelId', 'string');
-  p.need(run, rp, 'createdAt', 'number');
-  p.need(run, rp, 'settings', 'object');
-  if (p.need(run, rp, 'status', 'string') && !RUN_STATUSES.includes(run.status as RunStatus)) {
-    p.add(`${rp}.status`, `should be one of ${RUN_STATUSES.join(', ')}`);
-  }
-  if (run.engineReport !== undefined) for (const problem of checkEngineReport(run.engineReport, `${rp}.engineReport`).problems) p.list.push(problem);
-  if (p.need(run, rp, 'docIds', 'array') && !(run.docIds as unknown[]).every((x) => typeof x === 'string')) {
-    p.add(`${rp}.docIds`, 'should be a list of ids');
-  }
-  if (p.need(run, rp, 'bank', 'array')) {
-    (run.bank as unknown[]).forEach((b, i) => {
-      const bp = `${rp}.bank[${i}]`;
-      if (!isObj(b)) return p.add(bp, 'should be an object');
-      p.need(b, bp, 'docId', 'string');
-      p.need(b, bp, 'chunkIndex', 'number');
-      p.need(b, bp, 'text', 'string');
-    });
-  }
-  if (p.need(r, path, 'compressions', 'array')) {
-    (r.compressions as unknown[]).forEach((c, i) => {
-      const cp = `${path}.compressions[${i}]`;
-      if (!isObj(c)) return p.add(cp, 'should be an object');
-      p.need(c, cp, 'index', 'number');
-      p.need(c, cp, 'context', 'number');
-      p.need(c, cp, 'sample', 'number');
-      p.need(c, cp, 'text', 'string');
-      if (!isNumArray(c.ids)) p.add(`${cp}.ids`, c.ids === undefined ? 'is missing' : 'should be a list of numbers');
-      if (!isNumArray(c.logprobsNats)) {
-        p.add(`${cp}.logprobsNats`, c.logprobsNats === undefined ? 'is missing' : 'should be a list of numbers');
-      }
-    });
-  }
-  if (r.exchanges !== undefined && !Array.isArray(r.exchanges)) p.add(`${path}.exchanges`, 'should be a list');
-}
-
-const MAX_LISTED = 6;
-
-/** Parse and validate an export file's text. Throws `ImportFormatError` saying what is wrong. */
-export function parseExport(json: string): ExportFile {
-  let data: unknown;
-  try {
-    data = JSON.parse(json);
-  } catch (err) {
-    throw new ImportFormatError(`it is not JSON (${err instanceof Error ? err.message : String(err)}).`);
-  }
-  if (!isObj(data) || data.format !== EXPORT_FORMAT) {
-    throw new ImportFormatError(`it is JSON but not a Précis export (it has no "format": "${EXPORT_FORMAT}").`);
-  }
+function checkVersion(data: Obj): number {
   const version = data.schemaVersion;
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
     throw new ImportFormatError('its "schemaVersion" is missing or not a positive whole number.');
@@ -160,30 +128,162 @@ export function parseExport(json: string): ExportFile {
         `${EXPORT_SCHEMA_VERSION}). Update the app, then import it again.`,
     );
   }
-  const p = new Problems();
-  for (const key of ['documents', 'runs', 'settings'] as const) {
-    if (data[key] !== undefined && !Array.isArray(data[key])) p.add(key, 'should be a list');
+  return version;
+}
+
+function notAnExport(): never {
+  throw new ImportFormatError(`it is JSON but not a Précis export (it has no "format": "${EXPORT_FORMAT}").`);
+}
+
+/** Collects validated records as they are read, in file order. */
+export class ExportCollector {
+  readonly out: ParsedExport;
+  private counts = { documents: 0, runs: 0, settings: 0 };
+
+  constructor(header: Obj) {
+    if (header.format !== EXPORT_FORMAT) notAnExport();
+    this.out = {
+      schemaVersion: checkVersion(header),
+      exportedAt: typeof header.exportedAt === 'string' ? header.exportedAt : '',
+      scope: header.scope === 'run' ? 'run' : 'library',
+      documents: [],
+      runs: [],
+      settings: [],
+      droppedSettings: 0,
+    };
   }
-  const documents = Array.isArray(data.documents) ? data.documents : [];
-  const runs = Array.isArray(data.runs) ? data.runs : [];
-  const settings = Array.isArray(data.settings) ? data.settings : [];
-  documents.forEach((d, i) => checkDocument(d, `documents[${i}]`, p));
-  runs.forEach((r, i) => checkRun(r, `runs[${i}]`, p));
-  settings.forEach((s, i) => {
-    if (!isObj(s) || typeof s.key !== 'string') p.add(`settings[${i}].key`, 'is missing');
-  });
-  if (p.list.length > 0) {
-    const shown = p.list.slice(0, MAX_LISTED).join('; ');
-    const more = p.list.length > MAX_LISTED ? ` (and ${p.list.length - MAX_LISTED} more)` : '';
-    throw new ImportFormatError(`${shown}${more}.`);
+
+  document(value: unknown): void {
+    const path = `documents[${this.counts.documents++}]`;
+    const r = check(documentSchema, value, path);
+    if (!r.ok) fail(r.problem.path, r.problem.problem);
+    this.out.documents.push(r.value);
   }
-  return {
-    format: EXPORT_FORMAT,
-    schemaVersion: version,
-    exportedAt: typeof data.exportedAt === 'string' ? data.exportedAt : '',
-    scope: data.scope === 'run' ? 'run' : 'library',
-    documents: documents as DocumentRecord[],
-    runs: (runs as ExportedRun[]).map((r) => ({ ...r, exchanges: r.exchanges ?? [] })),
-    settings: settings as SettingRecord[],
+
+  run(value: unknown): void {
+    const path = `runs[${this.counts.runs++}]`;
+    const r = check(exportedRunSchema, value, path);
+    if (!r.ok) fail(r.problem.path, r.problem.problem);
+    const inconsistent = runConsistency(r.value, path);
+    if (inconsistent) fail(inconsistent.path, inconsistent.problem);
+    this.out.runs.push(r.value);
+  }
+
+  setting(value: unknown): void {
+    const path = `settings[${this.counts.settings++}]`;
+    const r = check(settingSchema, value, path);
+    if (!r.ok) fail(r.problem.path, r.problem.problem);
+    const schema = IMPORTABLE_SETTINGS[r.value.key];
+    if (!schema || isSecretKey(r.value.key)) {
+      this.out.droppedSettings++;
+      return;
+    }
+    const val = check(schema, r.value.value, `${path}.value`);
+    if (!val.ok) fail(val.problem.path, val.problem.problem);
+    this.out.settings.push({ key: r.value.key, value: val.value });
+  }
+
+  /** One NDJSON line after the header (line numbers count from 1, the header). */
+  line(value: unknown, lineNumber: number): void {
+    if (!isObj(value)) fail(`line ${lineNumber}`, 'should be an object');
+    if ('document' in value) this.document(value.document);
+    else if ('run' in value) this.run(value.run);
+    else if ('setting' in value) this.setting(value.setting);
+    else fail(`line ${lineNumber}`, 'should hold a "document", a "run" or a "setting"');
+  }
+
+  /** A schema-1 file: one object with the lists. */
+  legacy(data: Obj): void {
+    for (const key of ['documents', 'runs', 'settings'] as const) {
+      if (data[key] !== undefined && !Array.isArray(data[key])) fail(key, 'should be a list');
+    }
+    for (const d of (data.documents as unknown[] | undefined) ?? []) this.document(d);
+    for (const r of (data.runs as unknown[] | undefined) ?? []) this.run(r);
+    for (const s of (data.settings as unknown[] | undefined) ?? []) this.setting(s);
+  }
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ImportFormatError(`${what} is not JSON (${err instanceof Error ? err.message : String(err)}).`);
+  }
+}
+
+/**
+ * Read an export from a stream of text (a file through `TextDecoderStream`), line by line, so a
+ * file of any size is never one string. A file whose first line is not a schema-2 header is
+ * read as one JSON document (schema 1, written on one line or pretty-printed).
+ */
+export async function readExport(stream: ReadableStream<string>): Promise<ParsedExport> {
+  const reader = stream.getReader();
+  let collector: ExportCollector | null = null;
+  /** Text of a schema-1 file (it is one JSON value). */
+  let whole: string[] | null = null;
+  let lineNumber = 0;
+  let carry: string[] = [];
+  const take = (line: string) => {
+    lineNumber++;
+    if (whole) {
+      whole.push(line, '\n');
+      return;
+    }
+    if (lineNumber === 1) {
+      let first: unknown;
+      try {
+        first = JSON.parse(line);
+      } catch {
+        whole = [line, '\n'];
+        return;
+      }
+      if (!isObj(first)) notAnExport();
+      collector = new ExportCollector(first);
+      if (collector.out.schemaVersion === 1) collector.legacy(first);
+      return;
+    }
+    if (line.trim() === '') return;
+    collector!.line(parseJson(line, `line ${lineNumber}`), lineNumber);
   };
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      let from = 0;
+      for (let nl = value.indexOf('\n'); nl !== -1; nl = value.indexOf('\n', from)) {
+        carry.push(value.slice(from, nl));
+        take(carry.join(''));
+        carry = [];
+        from = nl + 1;
+      }
+      if (from < value.length) carry.push(from === 0 ? value : value.slice(from));
+    }
+  } catch (err) {
+    await reader.cancel().catch(() => undefined);
+    throw err;
+  }
+  const rest = carry.join('');
+  if (rest.trim() !== '' || lineNumber === 0) take(rest);
+  if (whole) {
+    const text = (whole as string[]).join('');
+    const data = parseJson(text, 'it');
+    if (!isObj(data)) notAnExport();
+    const legacy = new ExportCollector(data);
+    legacy.legacy(data);
+    return legacy.out;
+  }
+  if (!collector) throw new ImportFormatError('it is empty.');
+  return (collector as ExportCollector).out;
+}
+
+/** `readExport` over a string (tests, small files). */
+export function parseExport(text: string): Promise<ParsedExport> {
+  return readExport(
+    new ReadableStream<string>({
+      start(controller) {
+        controller.enqueue(text);
+        controller.close();
+      },
+    }),
+  );
 }

@@ -239,6 +239,11 @@ export async function withRunLock<T>(runId: string, work: () => Promise<T>): Pro
   return locks.request(runLockName(runId), work) as Promise<T>;
 }
 
+/** Whether some tab (this one included) holds the run's Web Lock, i.e. drives it now. */
+export async function isRunLockHeld(runId: string): Promise<boolean> {
+  return (await heldRunLocks()).has(runLockName(runId));
+}
+
 async function heldRunLocks(): Promise<Set<string>> {
   const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
   if (!locks) return new Set();
