@@ -107,7 +107,7 @@ interface Built {
   costModel: string;
 }
 
-function buildPlan(configFile: string): Built {
+async function buildPlan(configFile: string): Promise<Built> {
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(readText(configFile, 'config file')) as Record<string, unknown>;
@@ -168,7 +168,7 @@ function buildPlan(configFile: string): Built {
     };
   }
   if (typeof raw.contexts !== 'string') throw new SweepConfigError('"contexts" must name a JSONL file of {"text": ...} lines (or give "eval").');
-  const bank = splitBank(readContexts(resolve(raw.contexts)), passageChars);
+  const bank = await splitBank(readContexts(resolve(raw.contexts)), passageChars);
   if (bank.length < 2) throw new SweepConfigError(`MI needs a bank of at least two passages (got ${bank.length}).`);
   return {
     plan: { engine, ...grid, bank, question, baselines: { none: false, raw: false } },
@@ -186,7 +186,7 @@ const argv = process.argv.slice(2);
 await runCommand(argv, USAGE, async () => {
   const args = parseArgs(argv, { config: 'string', out: 'string' });
   const configFile = required(args.config, 'config');
-  const { plan, predictor, judge, costModel } = buildPlan(configFile);
+  const { plan, predictor, judge, costModel } = await buildPlan(configFile);
   const hash = planHash(plan);
   let state: SweepOutput;
   if (args.out && existsSync(args.out)) {

@@ -136,7 +136,7 @@ export class SweepStore {
     }
     const texts: string[] = [];
     for (const d of library.selectedDocuments) texts.push(await getDocumentText(d.id));
-    const bank = splitBank(texts, this.passageChars);
+    const bank = await splitBank(texts, this.passageChars);
     if (bank.length < 2) throw new SweepConfigError(`MI needs a bank of at least two passages; the selected documents give ${bank.length}. Select more documents or import an evaluation set.`);
     return { ...base, bank, question: this.question.trim() };
   }

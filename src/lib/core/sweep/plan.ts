@@ -118,11 +118,11 @@ export function validateGrid(raw: Record<string, unknown>): Pick<SweepPlan, 'mod
  * undefined). Every model then compresses the same passages; each passage is checked against
  * every chosen model's window when the sweep starts.
  */
-export function splitBank(texts: readonly string[], passageChars?: number): string[] {
+export async function splitBank(texts: readonly string[], passageChars?: number): Promise<string[]> {
   if (passageChars === undefined) return texts.map((t) => t.trim()).filter((t) => t !== '');
   if (!Number.isInteger(passageChars) || passageChars < 20) throw new SweepConfigError('"passageChars" must be a whole number >= 20.');
   const out: string[] = [];
-  for (const t of texts) for (const c of chunkText(t, (s) => s.length, passageChars)) out.push(c.text);
+  for (const t of texts) for (const c of await chunkText(t, (s) => s.length, passageChars)) out.push(c.text);
   return out;
 }
 

@@ -156,10 +156,10 @@ describe('plan', () => {
     }
   });
 
-  it('splits the bank by characters at paragraphs, then sentences, with no model involved', () => {
+  it('splits the bank by characters at paragraphs, then sentences, with no model involved', async () => {
     const text = 'One short sentence here. Another one follows it.\n\nA new paragraph starts. It ends.';
-    expect(splitBank([text])).toEqual([text]);
-    const parts = splitBank([text], 30);
+    expect(await splitBank([text])).toEqual([text]);
+    const parts = await splitBank([text], 30);
     expect(parts.every((p) => p.length <= 30)).toBe(true);
     expect(parts.join(' ').replace(/\s+/g, ' ')).toBe(text.replace(/\s+/g, ' '));
   });
