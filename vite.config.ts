@@ -4,7 +4,7 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { VitePWA } from 'vite-plugin-pwa';
-import { contentSecurityPolicy } from './scripts/vite-csp';
+import { contentSecurityPolicy } from './scripts/vite-csp.ts';
 import { webllmModels } from './scripts/webllm-models-plugin.ts';
 
 /**

@@ -119,7 +119,7 @@ test('shows the exact payload, host and cost, then streams the answer', async ({
   // What was shown is what was sent.
   expect(sent.messages!.map((m) => `[${m.role}]\n${m.content}`).join('\n\n')).toBe(previewText);
   expect(chats[0].body).not.toContain(RAW_MARKER);
-  expect(chats[0].auth).toEqual({ present: true, prefix: KEY.slice(0, 6) });
+  expect(chats[0].auth).toMatchObject({ present: true, prefix: KEY.slice(0, 6) });
 });
 
 test('401 is named and nothing is retried', async ({ page }) => {

@@ -10,7 +10,7 @@
  * The dev server gets no policy: Vite's dev client injects inline styles.
  */
 import type { Plugin } from 'vite';
-import { cspString } from '../src/lib/csp/policy';
+import { cspString } from '../src/lib/csp/policy.ts';
 
 export function contentSecurityPolicy(): Plugin {
   return {

@@ -54,7 +54,7 @@ describe('streamAnswer', () => {
     const chat = srv.requests().filter((q) => q.method === 'POST');
     expect(chat).toHaveLength(1);
     expect(chat[0].json?.stream_options).toEqual({ include_usage: true });
-    expect(chat[0].auth).toEqual({ present: true, prefix: 'sk-tes' });
+    expect(chat[0].auth).toMatchObject({ present: true, prefix: 'sk-tes' });
   });
 
   it('names a wrong key (401) without leaking it, and does not retry', async () => {

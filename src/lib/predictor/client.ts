@@ -3,17 +3,20 @@
  * through the `openai` SDK, so the key goes from this page to that endpoint and nowhere else.
  *
  * Owns: one streamed chat completion with our own retry loop (the SDK's is off), an idle timeout,
- * cancellation through an AbortSignal, and the translation of every failure into a named error
- * from ./errors. Invariants: the key is passed to the SDK and nowhere else (never logged, never
+ * an overall deadline, a size cap on the answer (`max_tokens` is asked for, and a server that
+ * ignores it is cut off), cancellation through an AbortSignal, and the translation of every
+ * failure into a named error from ./errors. Invariants: the key is passed to the SDK and nowhere else (never logged, never
  * put in an error); SDK errors are not rethrown or kept as a cause, since they carry headers.
  * The SDK is imported lazily so it stays out of the page's first chunk.
  */
 import type { ChatMessage } from './payload';
 import {
+  AnswerTooLongError,
   InvalidApiKeyError,
   ModelNotFoundError,
   NetworkError,
   PredictorCancelledError,
+  PredictorDeadlineError,
   PredictorError,
   PredictorRequestError,
   PredictorServerError,
@@ -55,6 +58,12 @@ export interface StreamAnswerOptions extends EndpointSettings {
   onRetry?: (notice: RetryNotice) => void;
   /** Longest silence allowed before the first byte and between chunks. */
   idleTimeoutMs?: number;
+  /** Longest time the whole call may take, retries included (a trickle that never ends is stopped). */
+  deadlineMs?: number;
+  /** Sent as `max_tokens` (or `max_completion_tokens` where a server wants that instead). */
+  maxTokens?: number;
+  /** Characters after which the stream is stopped and the answer marked as cut. Default: answerCapChars(maxTokens). */
+  maxAnswerChars?: number;
   /** Ask for a usage chunk (stream_options.include_usage); dropped automatically if refused. */
   streamUsage?: boolean;
   temperature?: number;
@@ -66,8 +75,11 @@ export interface StreamAnswerOptions extends EndpointSettings {
 /**
  * done: finished normally. dropped: the stream ended without a finish reason (text is partial).
  * timeout: the endpoint went silent mid-answer (text is partial). cancelled: the user stopped it.
+ * capped: the answer passed the size cap and was stopped there. deadline: the answer was still
+ * coming when the overall deadline passed. Every outcome but done keeps a partial text.
  */
-export type AnswerOutcome = 'done' | 'dropped' | 'timeout' | 'cancelled';
+export const ANSWER_OUTCOMES = ['done', 'dropped', 'timeout', 'cancelled', 'capped', 'deadline'] as const;
+export type AnswerOutcome = (typeof ANSWER_OUTCOMES)[number];
 
 export interface StreamAnswerResult {
   text: string;
@@ -76,7 +88,7 @@ export interface StreamAnswerResult {
   /** True unless the answer finished normally. */
   partial: boolean;
   outcome: AnswerOutcome;
-  /** For dropped / timeout: the named error explaining the partial answer. */
+  /** For dropped / timeout / capped / deadline: the named error explaining the partial answer. */
   error?: PredictorError;
   attempts: number;
   /** true when the usage chunk was asked for (false after a server refused stream_options). */
@@ -85,6 +97,18 @@ export interface StreamAnswerResult {
 
 /** Generous: a local server may take a minute or two to load its model before the first byte. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
+/** An answer that is still streaming after ten minutes is stopped (retries and waits included). */
+export const DEFAULT_DEADLINE_MS = 10 * 60_000;
+/** max_tokens asked for: room for a long answer to a question about compressed notes. */
+export const DEFAULT_MAX_TOKENS = 4096;
+/**
+ * The answer's size cap in characters for a max_tokens budget: 8 characters per token, about
+ * twice what an English token averages, so an answer within max_tokens is never cut and a
+ * server that ignores max_tokens is stopped after a few tens of kilobytes, not megabytes.
+ */
+export function answerCapChars(maxTokens: number = DEFAULT_MAX_TOKENS): number {
+  return Math.max(1_000, maxTokens * 8);
+}
 
 type OpenAIModule = typeof import('openai');
 let sdk: Promise<OpenAIModule> | undefined;
@@ -136,6 +160,16 @@ class RetryableFailure {
 }
 /** Internal: the server refused stream_options; repeat once without it. */
 class UsageRefused {}
+/** Internal: the server refused max_tokens (OpenAI's newer models want max_completion_tokens); repeat once with that. */
+class MaxTokensRefused {}
+
+interface Flags {
+  cancelled: boolean;
+  timedOut: boolean;
+  timeoutMs: number;
+  deadline?: boolean;
+  deadlineMs?: number;
+}
 
 interface Ctx {
   host: string;
@@ -146,9 +180,10 @@ interface Ctx {
 }
 
 /** Translate anything the SDK threw (before the stream started) into a named error. */
-async function translate(err: unknown, ctx: Ctx, flags: { cancelled: boolean; timedOut: boolean; timeoutMs: number }) {
+async function translate(err: unknown, ctx: Ctx, flags: Flags) {
   const m = await loadSdk();
   if (flags.cancelled) return new PredictorCancelledError();
+  if (flags.deadline) return new PredictorDeadlineError(ctx.host, flags.deadlineMs ?? DEFAULT_DEADLINE_MS);
   if (flags.timedOut || err instanceof m.APIConnectionTimeoutError) return new PredictorTimeoutError(ctx.host, flags.timeoutMs);
   if (err instanceof m.APIUserAbortError) return new PredictorCancelledError();
   if (err instanceof m.APIConnectionError) return new NetworkError(ctx.host, pageOrigin());
@@ -163,6 +198,7 @@ async function translate(err: unknown, ctx: Ctx, flags: { cancelled: boolean; ti
     if (isRetryableStatus(status)) return new RetryableFailure(status, retryAfterMs(err.headers));
     const detail = redactSecrets(serverDetail(err), ctx.apiKey);
     if ((status === 400 || status === 422) && /stream_options|include_usage/i.test(detail)) return new UsageRefused();
+    if (status === 400 && /max_tokens/i.test(detail) && /max_completion_tokens/i.test(detail)) return new MaxTokensRefused();
     return new PredictorRequestError(ctx.host, status, detail);
   }
   if (err instanceof TypeError) return new NetworkError(ctx.host, pageOrigin());
@@ -192,16 +228,33 @@ export async function streamAnswer(opts: StreamAnswerOptions): Promise<StreamAns
   const sleep = opts.sleep ?? abortableSleep;
   const ctx: Ctx = { host: hostOf(baseUrl), model: opts.model.trim(), apiKey: opts.apiKey, op: 'chat' };
   const client = await makeClient(baseUrl, opts.apiKey);
-  let includeUsage = opts.streamUsage ?? true;
+  const deadlineMs = opts.deadlineMs ?? DEFAULT_DEADLINE_MS;
+  const deadlineAt = Date.now() + deadlineMs;
+  const shape: RequestShape = {
+    includeUsage: opts.streamUsage ?? true,
+    tokensField: 'max_tokens',
+    maxTokens: opts.maxTokens ?? DEFAULT_MAX_TOKENS,
+    maxChars: opts.maxAnswerChars ?? answerCapChars(opts.maxTokens),
+    deadlineAt,
+    deadlineMs,
+  };
   let attempt = 0;
   let usageRetried = false;
+  let tokensRetried = false;
   for (;;) {
     attempt++;
     if (opts.signal?.aborted) throw new PredictorCancelledError();
-    const r = await attemptOnce(client, opts, ctx, includeUsage, attempt);
+    if (Date.now() >= deadlineAt) throw new PredictorDeadlineError(ctx.host, deadlineMs);
+    const r = await attemptOnce(client, opts, ctx, shape, attempt);
     if (r instanceof UsageRefused && !usageRetried) {
       usageRetried = true;
-      includeUsage = false;
+      shape.includeUsage = false;
+      attempt--;
+      continue;
+    }
+    if (r instanceof MaxTokensRefused && !tokensRetried) {
+      tokensRetried = true;
+      shape.tokensField = 'max_completion_tokens';
       attempt--;
       continue;
     }
@@ -222,7 +275,9 @@ export async function streamAnswer(opts: StreamAnswerOptions): Promise<StreamAns
       }
       continue;
     }
-    if (r instanceof UsageRefused) throw new PredictorRequestError(ctx.host, 400, 'the server refused the request format.');
+    if (r instanceof UsageRefused || r instanceof MaxTokensRefused) {
+      throw new PredictorRequestError(ctx.host, 400, 'the server refused the request format.');
+    }
     if (r instanceof Error) throw r;
     return r;
   }
@@ -230,16 +285,31 @@ export async function streamAnswer(opts: StreamAnswerOptions): Promise<StreamAns
 
 type ChatClient = Awaited<ReturnType<typeof makeClient>>;
 
+/** How the request is made; the retry loop adjusts it when a server refuses a field. */
+interface RequestShape {
+  includeUsage: boolean;
+  tokensField: 'max_tokens' | 'max_completion_tokens';
+  maxTokens: number;
+  maxChars: number;
+  deadlineAt: number;
+  deadlineMs: number;
+}
+
 async function attemptOnce(
   client: ChatClient,
   opts: StreamAnswerOptions,
   ctx: Ctx,
-  includeUsage: boolean,
+  shape: RequestShape,
   attempt: number,
-): Promise<StreamAnswerResult | RetryableFailure | UsageRefused | PredictorError> {
+): Promise<StreamAnswerResult | RetryableFailure | UsageRefused | MaxTokensRefused | PredictorError> {
+  const includeUsage = shape.includeUsage;
   const timeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const ctl = new AbortController();
-  const flags = { cancelled: false, timedOut: false, timeoutMs };
+  const flags: Flags = { cancelled: false, timedOut: false, timeoutMs, deadline: false, deadlineMs: shape.deadlineMs };
+  const deadlineTimer = setTimeout(() => {
+    flags.deadline = true;
+    ctl.abort();
+  }, Math.max(0, shape.deadlineAt - Date.now()));
   const onUserAbort = () => {
     flags.cancelled = true;
     ctl.abort();
@@ -255,6 +325,7 @@ async function attemptOnce(
   };
   const cleanup = () => {
     clearTimeout(timer);
+    clearTimeout(deadlineTimer);
     opts.signal?.removeEventListener('abort', onUserAbort);
   };
 
@@ -267,6 +338,7 @@ async function attemptOnce(
         model: ctx.model,
         messages: opts.messages,
         stream: true,
+        [shape.tokensField]: shape.maxTokens,
         ...(includeUsage ? { stream_options: { include_usage: true } } : {}),
         ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
       },
@@ -285,12 +357,19 @@ async function attemptOnce(
         choices?: { message?: { content?: string | null }; finish_reason?: string | null }[];
         usage?: unknown;
       };
-      const text = body.choices?.[0]?.message?.content ?? '';
+      const full = body.choices?.[0]?.message?.content ?? '';
+      const capped = full.length > shape.maxChars;
+      const text = capped ? full.slice(0, shape.maxChars) : full;
       if (text) opts.onDelta?.(text, text);
       const finishReason = body.choices?.[0]?.finish_reason ?? 'stop';
-      return { text, usage: toUsage(body.usage), finishReason, partial: false, outcome: 'done', attempts: attempt, usageRequested: includeUsage };
+      const usage = toUsage(body.usage);
+      if (capped) {
+        return { text, usage, finishReason: null, partial: true, outcome: 'capped', error: new AnswerTooLongError(ctx.host, shape.maxChars), attempts: attempt, usageRequested: includeUsage };
+      }
+      return { text, usage, finishReason, partial: false, outcome: 'done', attempts: attempt, usageRequested: includeUsage };
     } catch {
       if (flags.cancelled) return { text: '', finishReason: null, partial: true, outcome: 'cancelled', attempts: attempt, usageRequested: includeUsage };
+      if (flags.deadline) return new PredictorDeadlineError(ctx.host, shape.deadlineMs);
       return new PredictorRequestError(ctx.host, response.status, 'the answer could not be read as an OpenAI-compatible response.');
     } finally {
       cleanup();
@@ -300,6 +379,7 @@ async function attemptOnce(
   let text = '';
   let finishReason: string | null = null;
   let usage: Usage | undefined;
+  let capped = false;
   try {
     arm();
     for await (const raw of stream) {
@@ -307,10 +387,19 @@ async function attemptOnce(
       const chunk = raw as { usage?: unknown; choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[] };
       usage = toUsage(chunk.usage) ?? usage;
       const choice = chunk.choices?.[0];
-      const delta = choice?.delta?.content;
+      let delta = choice?.delta?.content;
       if (delta) {
+        if (text.length + delta.length > shape.maxChars) {
+          delta = delta.slice(0, shape.maxChars - text.length);
+          capped = true;
+        }
         text += delta;
-        opts.onDelta?.(delta, text);
+        if (delta) opts.onDelta?.(delta, text);
+        if (capped) {
+          // Stop reading and close the connection: the server may be sending megabytes more.
+          ctl.abort();
+          break;
+        }
       }
       if (choice?.finish_reason) finishReason = choice.finish_reason;
     }
@@ -322,7 +411,11 @@ async function attemptOnce(
   }
   const base = { text, usage, finishReason, attempts: attempt, usageRequested: includeUsage };
   if (flags.cancelled) return { ...base, partial: true, outcome: 'cancelled' };
+  if (capped) return { ...base, finishReason: null, partial: true, outcome: 'capped', error: new AnswerTooLongError(ctx.host, shape.maxChars) };
   if (finishReason !== null) return { ...base, partial: false, outcome: 'done' };
+  if (flags.deadline) {
+    return { ...base, partial: true, outcome: 'deadline', error: new PredictorDeadlineError(ctx.host, shape.deadlineMs) };
+  }
   if (flags.timedOut) {
     return { ...base, partial: true, outcome: 'timeout', error: new PredictorTimeoutError(ctx.host, timeoutMs) };
   }
@@ -348,13 +441,16 @@ export async function listModels(opts: EndpointSettings & { signal?: AbortSignal
   try {
     const client = await makeClient(baseUrl, opts.apiKey);
     const page = await client.models.list({ signal: ctl.signal });
-    return page.data.map((m) => m.id).sort((a, b) => a.localeCompare(b));
+    // Some servers and routers list one id several times (one entry per provider or per
+    // replica); the list offers each id once.
+    const ids = new Set(page.data.map((m) => m.id).filter((id): id is string => typeof id === 'string' && id !== ''));
+    return [...ids].sort((a, b) => a.localeCompare(b));
   } catch (err) {
     const e = await translate(err, ctx, flags);
     if (e instanceof RetryableFailure) {
       throw e.status === 429 ? new RateLimitError(ctx.host, 1, e.retryAfterMs) : new PredictorServerError(ctx.host, e.status, 1);
     }
-    if (e instanceof UsageRefused) throw new PredictorRequestError(ctx.host, 400, 'the model list was refused.');
+    if (e instanceof UsageRefused || e instanceof MaxTokensRefused) throw new PredictorRequestError(ctx.host, 400, 'the model list was refused.');
     throw e;
   } finally {
     clearTimeout(timer);

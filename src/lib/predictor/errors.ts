@@ -18,7 +18,12 @@ export type PredictorErrorName =
   | 'StreamDroppedError'
   | 'PredictorTimeoutError'
   | 'PredictorCancelledError'
-  | 'PredictorSettingsError';
+  | 'PredictorSettingsError'
+  | 'KeyNotConfirmedError'
+  | 'InsecureEndpointError'
+  | 'EndpointBlockedError'
+  | 'AnswerTooLongError'
+  | 'PredictorDeadlineError';
 
 export class PredictorError extends Error {
   constructor(
@@ -135,6 +140,75 @@ export class PredictorCancelledError extends PredictorError {
 export class PredictorSettingsError extends PredictorError {
   constructor(detail: string) {
     super('PredictorSettingsError', detail);
+  }
+}
+
+/**
+ * The key in memory was entered for another origin than the current base URL's. Nothing is sent
+ * (not even without the key) until the user confirms the key for this origin or enters another.
+ */
+export class KeyNotConfirmedError extends PredictorError {
+  constructor(
+    readonly keyOrigin: string,
+    readonly origin: string,
+  ) {
+    super(
+      'KeyNotConfirmedError',
+      keyOrigin
+        ? `The API key was entered for ${keyOrigin}, not for ${origin}. Nothing was sent. Confirm the key for ${origin} in the predictor settings, or enter the key for ${origin}.`
+        : `The API key was entered before an endpoint was set. Nothing was sent. Confirm it for ${origin} in the predictor settings, or enter it again.`,
+    );
+  }
+}
+
+/** A plain-http endpoint on another machine, not yet accepted by the user. */
+export class InsecureEndpointError extends PredictorError {
+  constructor(readonly origin: string) {
+    super(
+      'InsecureEndpointError',
+      `${origin} is plain http on another machine: the key and the compressions would cross the network unencrypted. ` +
+        'Nothing was sent. Use https, or confirm that you accept this in the predictor settings.',
+    );
+  }
+}
+
+/** The page's Content-Security-Policy does not allow this endpoint, so the browser would refuse the request. */
+export class EndpointBlockedError extends PredictorError {
+  constructor(readonly origin: string) {
+    super(
+      'EndpointBlockedError',
+      `This page's Content-Security-Policy does not allow requests to ${origin} (plain http is allowed only to this ` +
+        'machine: localhost or 127.0.0.1). Nothing was sent. Use an https endpoint, or reach the server through a ' +
+        'loopback address (for example an SSH tunnel).',
+    );
+  }
+}
+
+/** The answer passed the size cap: the stream was stopped; what arrived is kept. */
+export class AnswerTooLongError extends PredictorError {
+  constructor(
+    host: string,
+    readonly maxChars: number,
+  ) {
+    super(
+      'AnswerTooLongError',
+      `The answer from ${host} passed ${maxChars.toLocaleString('en-US')} characters, so it was stopped there. ` +
+        'What arrived is kept and marked as cut. The server may ignore max_tokens; lower the answer length or ask a shorter question.',
+    );
+  }
+}
+
+/** The whole answer took longer than the overall deadline (the endpoint kept sending, but too slowly). */
+export class PredictorDeadlineError extends PredictorError {
+  constructor(
+    host: string,
+    readonly deadlineMs: number,
+  ) {
+    super(
+      'PredictorDeadlineError',
+      `The answer from ${host} was not finished after ${Math.round(deadlineMs / 1000)} s, the longest an answer may take, ` +
+        'so it was stopped. What arrived is kept and marked as cut. Raise the time limit in the predictor settings if the model is just slow.',
+    );
   }
 }
 

@@ -3,7 +3,12 @@
  *
  * Owns the AbortController of the request in flight and the text streamed so far. Every request
  * that was made ends in exactly one `onExchange` call (success, partial, error or cancelled), so
- * the log of what left the device is complete. Cancellation is a normal outcome here.
+ * the log of what left the device is complete. Cancellation is a normal outcome here. A request
+ * the predictor settings refuse (key not confirmed for this origin, plain http not accepted, the
+ * page's policy) is never made: it ends as an error with no exchange.
+ *
+ * Rendering: deltas can arrive thousands of times a second. `answer` is updated at most once per
+ * animation frame (the latest text so far), not once per delta, and gets the final text at the end.
  */
 import type { PredictorState } from '../state/predictor.svelte';
 import type { ChatMessage } from './payload';
@@ -30,8 +35,12 @@ export class SendSession {
   retryInSeconds = $state(0);
   accounting = $state<Savings | null>(null);
   lastExchange = $state<Exchange | null>(null);
-  /** The payload text of the last send, so auto-send does not repeat itself. */
-  lastSentKey = $state('');
+  /** How many times `answer` changed during the last send (the rendering throttle's effect, for tests). */
+  answerUpdates = $state(0);
+  /** Runs seen unfinished while auto-send was on: each is sent once when it finishes. */
+  readonly autoPending = new Set<string>();
+  /** Runs auto-send has sent: never again. */
+  readonly autoSent = new Set<string>();
 
   #abort: AbortController | null = null;
   #accountingSeq = 0;
@@ -53,36 +62,62 @@ export class SendSession {
     if (seq === this.#accountingSeq) this.accounting = s;
   }
 
-  async send(messages: ChatMessage[], opts: { runId?: string; key?: string; onExchange?: (e: Exchange) => void } = {}) {
+  async send(messages: ChatMessage[], opts: { runId?: string; onExchange?: (e: Exchange) => void } = {}) {
     if (this.busy) return;
-    const ctl = new AbortController();
-    this.#abort = ctl;
-    this.phase = 'streaming';
     this.answer = '';
     this.partial = false;
     this.outcome = '';
     this.error = null;
     this.retry = null;
-    this.lastSentKey = opts.key ?? '';
+    this.answerUpdates = 0;
+    let endpoint;
+    try {
+      endpoint = this.predictor.endpoint();
+    } catch (err) {
+      // Refused before anything left the page: no request, so no exchange.
+      const e = err as { name?: string; message?: string };
+      this.phase = 'error';
+      this.outcome = 'error';
+      this.error = { name: e.name ?? 'Error', message: e.message ?? String(err) };
+      return;
+    }
+    const ctl = new AbortController();
+    this.#abort = ctl;
+    this.phase = 'streaming';
+    let latest = '';
+    const frame: { cancel: (() => void) | null } = { cancel: null };
+    const paint = () => {
+      frame.cancel = null;
+      if (this.answer !== latest) {
+        this.answer = latest;
+        this.answerUpdates++;
+      }
+    };
     const { exchange, result, error } = await this.send_({
-      ...this.predictor.endpoint(),
+      ...endpoint,
       messages,
       runId: opts.runId,
       signal: ctl.signal,
       onDelta: (_d, soFar) => {
-        this.retry = null;
-        this.answer = soFar;
+        latest = soFar;
+        if (this.retry) this.retry = null;
+        frame.cancel ??= nextFrame(paint);
       },
       onRetry: (n) => this.#showRetry(n),
     });
+    frame.cancel?.();
+    paint();
     this.#stopTick();
     this.retry = null;
     this.#abort = null;
     this.lastExchange = exchange;
     if (result) {
-      this.answer = result.text;
       this.partial = result.partial;
       this.outcome = result.outcome;
+      if (this.answer !== result.text) {
+        this.answer = result.text;
+        this.answerUpdates++;
+      }
       if (result.outcome === 'done') this.phase = 'done';
       else if (result.outcome === 'cancelled') this.phase = 'cancelled';
       else {
@@ -121,4 +156,15 @@ export class SendSession {
     clearInterval(this.#tick);
     this.#tick = undefined;
   }
+}
+
+/** Run `fn` at the next animation frame (a short timer where there are no frames); returns a function that cancels it. */
+function nextFrame(fn: () => void): () => void {
+  const g = globalThis as { requestAnimationFrame?: (cb: () => void) => number; cancelAnimationFrame?: (id: number) => void };
+  if (g.requestAnimationFrame && g.cancelAnimationFrame) {
+    const id = g.requestAnimationFrame(fn);
+    return () => g.cancelAnimationFrame!(id);
+  }
+  const t = setTimeout(fn, 16);
+  return () => clearTimeout(t);
 }

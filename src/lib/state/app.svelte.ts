@@ -6,6 +6,7 @@
  * calls `provideApp()`.
  */
 import { getContext, setContext } from 'svelte';
+import { startAutoSend } from '../predictor/auto-send.svelte';
 import { SendSession } from '../predictor/send-session.svelte';
 import { webGpuState, type WebGpuState } from '../webgpu/webgpu-state.svelte';
 import { EngineStore } from './engine.svelte';
@@ -31,11 +32,18 @@ export class AppState {
   readonly sweep = new SweepStore();
   /** Offline readiness and app updates (the service worker). */
   readonly pwa: PwaState = pwaState();
-  /** Send a finished run's payload without waiting for approval. */
-  autoSend = $state(false);
 
   constructor() {
     this.send = new SendSession(this.predictor);
+    // Auto-send (switched in predictor.setAutoSend) watches the run whichever view is shown.
+    startAutoSend(this.predictor, this.send, () => ({
+      runId: this.run.runId,
+      runState: this.run.state,
+      question: this.run.runQuestion || this.run.question,
+      compressions: this.run.sendable,
+      offline: !this.pwa.online,
+      onExchange: (e) => void this.run.recordExchange(e),
+    }));
   }
 }
 

@@ -40,6 +40,7 @@ describe('PredictorState persistence', () => {
 
   it('remembers the key when opted in and forgets it in one call', () => {
     const a = new PredictorState(opts());
+    a.applyPreset('openai');
     a.apiKey = KEY;
     a.setRememberKey(true);
     expect(new PredictorState(opts()).apiKey).toBe(KEY);
@@ -51,6 +52,7 @@ describe('PredictorState persistence', () => {
 
   it('unticking remember removes the stored key', () => {
     const a = new PredictorState(opts());
+    a.applyPreset('openai');
     a.apiKey = KEY;
     a.setRememberKey(true);
     a.setRememberKey(false);

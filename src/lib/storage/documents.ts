@@ -29,7 +29,10 @@ export interface AddDocumentResult {
 export function defaultTitle(text: string): string {
   const firstLine = text.trim().split('\n', 1)[0]?.trim() ?? '';
   if (!firstLine) return 'Untitled';
-  return firstLine.length > 60 ? `${firstLine.slice(0, 57)}…` : firstLine;
+  if (firstLine.length <= 60) return firstLine;
+  // Never cut between the two halves of a surrogate pair (an emoji would become U+FFFD).
+  const cut = /[\uD800-\uDBFF]/.test(firstLine[56]) ? 56 : 57;
+  return `${firstLine.slice(0, cut)}…`;
 }
 
 /** Build the stored record (hash, sizes, estimate) without touching the database. */

@@ -224,3 +224,14 @@ describe('settings and estimate', () => {
     expect(b.runsBytes).toBeGreaterThan(100);
   });
 });
+
+describe('defaultTitle', () => {
+  it('never splits a surrogate pair', async () => {
+    const { defaultTitle } = await import('./documents');
+    for (let k = 50; k < 60; k++) {
+      const title = defaultTitle('a'.repeat(k) + '😀'.repeat(20));
+      expect(title.endsWith('…')).toBe(true);
+      expect(/[\uD800-\uDBFF]…$/.test(title)).toBe(false);
+    }
+  });
+});
