@@ -65,6 +65,7 @@ export const ISOLATION_HEADERS = {
 /**
  * The installable app and its service worker (sw/sw.ts, Workbox through vite-plugin-pwa). The
  * precache is only what a first run needs offline: the page, its script and styles, the
+ * Compare view's chunk (split off because of Observable Plot, src/views/views.ts), the
  * compressor worker, icons and manifest. Every other chunk (pdf.js, gpt-tokenizer's tables,
  * web-llm's runtime) is stored by the service worker when first used; the reference model is
  * fetched by the service worker at install (it is served beside the app, not built into dist/).
@@ -93,7 +94,7 @@ function pwa(): Plugin[] {
       ],
     },
     injectManifest: {
-      globPatterns: ['index.html', 'assets/index-*.{js,css}', 'assets/workbox-window*.js', 'assets/compressor.worker-*.js'],
+      globPatterns: ['index.html', 'assets/index-*.{js,css}', 'assets/CompareView-*.{js,css}', 'assets/workbox-window*.js', 'assets/compressor.worker-*.js'],
     },
     devOptions: { enabled: false },
   });
