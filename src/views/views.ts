@@ -12,6 +12,7 @@
  */
 import type { Component } from 'svelte';
 import { wrap, type WrappedComponent } from 'svelte-spa-router/wrap';
+import ViewLoadFailedView from './ViewLoadFailedView.svelte';
 import CompressView from './CompressView.svelte';
 import DocumentsView from './DocumentsView.svelte';
 import ModelsView from './ModelsView.svelte';
@@ -26,12 +27,21 @@ export interface ViewEntry {
   component: Component | WrappedComponent;
 }
 
+/** A view loaded on first visit; a chunk that cannot be fetched shows a plain message instead. */
+function lazyView(id: string, label: string, load: () => Promise<{ default: Component }>): WrappedComponent {
+  return wrap({
+    asyncComponent: () =>
+      load().catch(() => ({ default: ViewLoadFailedView as Component })),
+    props: { view: id, label },
+  });
+}
+
 export const VIEWS: ViewEntry[] = [
   { id: 'documents', label: 'Documents', component: DocumentsView },
   { id: 'compress', label: 'Compress', component: CompressView },
   { id: 'send', label: 'Send', component: SendView },
   { id: 'runs', label: 'Runs', component: RunsView },
-  { id: 'compare', label: 'Compare', component: wrap({ asyncComponent: () => import('./CompareView.svelte') }) },
+  { id: 'compare', label: 'Compare', component: lazyView('compare', 'Compare', () => import('./CompareView.svelte')) },
   { id: 'models', label: 'Models & storage', component: ModelsView },
   { id: 'settings', label: 'Settings', component: SettingsView },
 ];
