@@ -6,7 +6,7 @@
 import { expect, test } from './fixtures/test';
 import { existsSync } from 'node:fs';
 import { FAKE_OPENAI_BASE_URL } from './fixtures/fake-openai-client';
-import { addPastedDoc, fixtureDir, go, loadStories, watchConsole, type ViewName } from './fixtures/page-helpers';
+import { addPastedDoc, fixtureDir, go, loadStories, putAppRecords, watchConsole, type ViewName } from './fixtures/page-helpers';
 
 const VIEWS: ViewName[] = ['documents', 'compress', 'send', 'runs', 'compare', 'models', 'settings'];
 
@@ -120,20 +120,9 @@ test('a panel that fails to render is contained: a plain message and a way out, 
   await page.goto('/');
   await expect(page.getByTestId('library-panel')).toHaveAttribute('data-ready', 'true');
   // A damaged document record (no size or token estimate), as another version or a bad tool could leave it.
-  await page.evaluate(async () => {
-    const db = await new Promise<IDBDatabase>((res, rej) => {
-      const req = indexedDB.open('precis');
-      req.onsuccess = () => res(req.result);
-      req.onerror = () => rej(req.error);
-    });
-    const tx = db.transaction(['documents', 'docTexts'], 'readwrite');
-    tx.objectStore('documents').put({ id: 'damaged', title: 'Damaged', kind: 'text', mime: '', hash: 'f'.repeat(64), createdAt: Date.now() });
-    tx.objectStore('docTexts').put({ id: 'damaged', text: 'x' });
-    await new Promise((res, rej) => {
-      tx.oncomplete = res;
-      tx.onerror = () => rej(tx.error);
-    });
-    db.close();
+  await putAppRecords(page, {
+    documents: [{ id: 'damaged', title: 'Damaged', kind: 'text', mime: '', hash: 'f'.repeat(64), createdAt: Date.now() }],
+    docTexts: [{ id: 'damaged', text: 'x' }],
   });
   await page.reload();
   const failed = page.getByTestId('panel-error');
