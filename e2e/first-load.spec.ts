@@ -83,7 +83,7 @@ function expectOnlyFirstRunFiles(swUrls: string[]) {
   const paths = swUrls.map((u) => new URL(u).pathname);
   for (const p of paths) {
     expect(p, `service worker fetched ${p} in the background`).toMatch(
-      /^\/(index\.html|sw\.js|manifest\.webmanifest|favicon\.svg|[\w-]+\.png|assets\/(index|CompareView|compressor\.worker|workbox-window\.prod\.es5)-[\w-]+\.(js|css)|models\/stories260K\/(stories260K|tok512)\.bin)$/,
+      /^\/(index\.html|sw\.js|manifest\.webmanifest|favicon\.svg|[\w-]+\.png|assets\/(index|CompareView|rolldown-runtime|compressor\.worker|workbox-window\.prod\.es5)-[\w-]+\.(js|css)|models\/stories260K\/(stories260K|tok512)\.bin)$/,
     );
   }
   expect(paths.some((p) => /compressor\.worker/.test(p))).toBe(true);
