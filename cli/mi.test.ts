@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FIXTURE_DIR, fixturePresent, loadFixture, noteIfFixtureMissing } from './fixture';
+import { sequenceLogprobF64, termFromScores } from './recompute';
 
 noteIfFixtureMissing('mi command');
 
@@ -83,25 +84,11 @@ describe.skipIf(!fixturePresent)('mi command on stories260K', () => {
     // Independent path: one full forward pass over prompt + compression from position 0 per
     // (context, compression), float64 log-softmax of logits / T written here.
     const model = loadFixture().model;
-    const vocab = model.config.vocabSize;
-    const sequenceLogprob = (prompt: number[], ids: number[]): number => {
-      const logits = model.forward([...prompt, ...ids.slice(0, -1)], 0, 'all');
-      let total = 0;
-      ids.forEach((id, t) => {
-        const row = (prompt.length - 1 + t) * vocab;
-        let max = -Infinity;
-        for (let v = 0; v < vocab; v++) max = Math.max(max, logits[row + v] / T);
-        let sum = 0;
-        for (let v = 0; v < vocab; v++) sum += Math.exp(logits[row + v] / T - max);
-        total += logits[row + id] / T - (max + Math.log(sum));
-      });
-      return total;
-    };
+    const sequenceLogprob = (prompt: number[], ids: number[]) => sequenceLogprobF64(model, prompt, ids, T);
     // A subset keeps the test quick: every fourth compression, under all 16 contexts.
     for (const c of out.compressions.filter((_, k) => k % 4 === 0)) {
       const s = out.contexts.map((ctx) => sequenceLogprob(ctx.promptIds, c.ids));
-      const max = Math.max(...s);
-      const term = s[c.context] - (max + Math.log(s.reduce((a, x) => a + Math.exp(x - max), 0))) + Math.log(n);
+      const term = termFromScores(s, c.context);
       expect(Math.abs(term - c.termNats)).toBeLessThan(1e-6);
       expect(Math.abs(c.pmiNats.reduce((a, b) => a + b, 0) - c.termNats)).toBeLessThan(1e-9);
     }

@@ -15,6 +15,7 @@ import { answerMessages } from '../src/lib/core/sweep/judge';
 import { wilsonInterval } from '../src/lib/core/sweep/stats';
 import type { SweepOutput } from '../src/lib/core/sweep/run-sweep';
 import { FIXTURE_DIR, fixturePresent, loadFixture, noteIfFixtureMissing } from './fixture';
+import { logSumExp as lse, sequenceLogprobF64 } from './recompute';
 
 noteIfFixtureMissing('sweep command');
 
@@ -56,28 +57,10 @@ function withoutClocks(o: SweepOutput): unknown {
   );
 }
 
-// Independent path: one full forward pass over prompt + ids from position 0, float64
-// log-softmax of logits / T written here (not the engine's scoring code).
+// Independent path: cli/recompute.ts (one full float64 forward pass, not the engine's scoring code).
 const model = fixturePresent ? loadFixture().model : null;
 function sequenceLogprob(prompt: number[], ids: number[], T: number): number {
-  if (ids.length === 0) return 0;
-  const vocab = model!.config.vocabSize;
-  const logits = model!.forward([...prompt, ...ids.slice(0, -1)], 0, 'all');
-  let total = 0;
-  ids.forEach((id, t) => {
-    const row = (prompt.length - 1 + t) * vocab;
-    let max = -Infinity;
-    for (let v = 0; v < vocab; v++) max = Math.max(max, logits[row + v] / T);
-    let sum = 0;
-    for (let v = 0; v < vocab; v++) sum += Math.exp(logits[row + v] / T - max);
-    total += logits[row + id] / T - (max + Math.log(sum));
-  });
-  return total;
-}
-
-function lse(xs: number[]): number {
-  const m = Math.max(...xs);
-  return m + Math.log(xs.reduce((a, x) => a + Math.exp(x - m), 0));
+  return sequenceLogprobF64(model!, prompt, ids, T);
 }
 
 /** Recompute every term of every run from the printed ids, then each run's and config's MI. */

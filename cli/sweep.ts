@@ -1,16 +1,28 @@
 /**
  * `npm run --silent sweep -- --config FILE.json [--out FILE.json]`
  * Runs a sweep of compressor configurations (src/lib/core/sweep/run-sweep.ts, the code the
- * Compare view runs) with the reference engine and prints one JSON object. With --out, the
+ * Compare view runs) with the reference engine, or on a vLLM or SGLang server (the server
+ * engine, workers/engines/server/), and prints one JSON object. With --out, the
  * state is written to that file after every finished compression, scored run and answer, and a
  * partial file given again resumes where it stopped. See USAGE.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Engine } from '../src/lib/core/engine';
 import { errorMessage } from '../src/lib/core/errors';
 import { parseItems } from '../src/lib/core/sweep/eval-items';
-import { splitBank, validateGrid, planHash, estimateSweepSeconds, formatDuration, SweepConfigError, type SweepPlan } from '../src/lib/core/sweep/plan';
+import {
+  splitBank,
+  validateGrid,
+  validateServerSweep,
+  planHash,
+  estimateSweepSeconds,
+  formatDuration,
+  SweepConfigError,
+  type ServerSweepFields,
+  type SweepPlan,
+} from '../src/lib/core/sweep/plan';
+import { scaleFigures } from '../src/lib/core/server-scale';
+import { ServerEngine, type ServerStats } from '../workers/engines/server/engine';
 import { checkResumable, newSweepState, runSweep, type CostFigures, type SweepOutput } from '../src/lib/core/sweep/run-sweep';
 import type { JudgeKind } from '../src/lib/core/sweep/judge';
 import { askPredictor, type PredictorEndpoint } from '../src/lib/predictor/ask';
@@ -26,6 +38,21 @@ correlation of MI with accuracy.
 
 Usage:
   npm run --silent sweep -- --config FILE.json [--out FILE.json]
+
+On an inference server (vLLM or SGLang; the same fields otherwise):
+  {"engine": "vllm" | "sglang", "baseURL": "http://127.0.0.1:8000", "servedModel": "NAME",
+   (or "models": ["NAME", ...], several served names on the same server or router)
+   "scorer": "self" | "<another served name>" | "<local model dir, run by the reference engine>",
+   "temperatures": [1], ...}
+  optional: "promptStyle": "plain" (default: BOS, the context, a newline and the question) |
+  "chat" (vLLM only: its chat template through /tokenize), "concurrency" (requests in flight,
+  default 8), "batchSize" (sequences per scoring request, default 16), "vllmScoring": "echo"
+  (default) | "prompt_logprobs", "apiKeyEnv" (the variable holding the server's key; default
+  PRECIS_SERVER_API_KEY when set). A served scorer scores at temperature 1 only, so the
+  temperatures must be 1 (or 0, greedy, scored at 1) unless the scorer is a local model folder.
+  A scorer that is an existing folder is a local model; any other name is served. A server that
+  cannot score (llama-server, Ollama) is refused with ServerCannotScoreError. The address is not
+  part of the plan, so an --out file resumes against the same models at another address.
 
 Config (paths are relative to the working directory, or else to the config file):
   {"engine": "reference", "models": ["../shared/models/stories260K"], "contexts": "FILE.jsonl",
@@ -47,6 +74,8 @@ Output: {"configs": [{"model", "budget", "temperature", "miBitsMean", "miBitsSpr
   "compressions": [{"context", "item"?, "sample", "ids", "generatedIds", "text", "termNats",
   "scoresNats", "pmiNats"}], "items"?: [{"index", "answer", "correct"}]}]}], "fit"?, "fitNote"?,
   "correlation"?, "baselines"?, "status", ...}
+  "server"? (server engines): this invocation's {"host", "requests", "retries", "tokensSent",
+  "tokensScored", "cachedTokens"} over every server engine it connected (not saved in --out).
   ids / promptIds are exactly what was scored (the scorer's with a fixed scorer). With eval,
   compression of item i was scored under contexts[l].promptIdsByItem[i] (item i's question).
 Errors: a message on stderr and exit 1 (a paused sweep keeps its --out file: run again to resume).
@@ -102,6 +131,7 @@ function endpointOf(raw: unknown, what: string): PredictorEndpoint {
 
 interface Built {
   plan: SweepPlan;
+  server: ServerSweepFields | null;
   predictor?: PredictorEndpoint;
   judge?: PredictorEndpoint;
   costModel: string;
@@ -117,11 +147,19 @@ async function buildPlan(configFile: string): Promise<Built> {
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new SweepConfigError('the config must be a JSON object.');
   const resolve = resolver(configFile);
-  const engine = raw.engine ?? 'reference';
-  if (engine !== 'reference') throw new SweepConfigError(`engine "${String(engine)}" is not available on the command line; use "reference".`);
-  const grid = validateGrid(raw);
-  grid.models = grid.models.map(resolve);
-  if (grid.scorer !== 'self') grid.scorer = resolve(grid.scorer);
+  const isLocalDir = (ref: string) => {
+    const p = resolve(ref);
+    return existsSync(p) && statSync(p).isDirectory();
+  };
+  const server = validateServerSweep(raw, isLocalDir);
+  const engine = (raw.engine ?? 'reference') as string;
+  const grid = validateGrid(server ? { ...raw, models: server.models } : raw);
+  if (!server) grid.models = grid.models.map(resolve);
+  if (grid.scorer !== 'self' && (!server || server.scorerKind === 'local')) grid.scorer = resolve(grid.scorer);
+  const serverPlan = server ? { promptStyle: server.server.promptStyle } : {};
+  if (server?.server.apiKeyEnv !== undefined && process.env[server.server.apiKeyEnv] === undefined) {
+    throw new SweepConfigError(`the environment variable ${server.server.apiKeyEnv} ("apiKeyEnv") is not set.`);
+  }
   const question = raw.question ?? '';
   if (typeof question !== 'string') throw new SweepConfigError('"question" must be a string.');
   const passageChars = raw.passageChars as number | undefined;
@@ -155,6 +193,7 @@ async function buildPlan(configFile: string): Promise<Built> {
       plan: {
         engine,
         ...grid,
+        ...serverPlan,
         bank,
         question: '',
         items,
@@ -162,6 +201,7 @@ async function buildPlan(configFile: string): Promise<Built> {
         judge,
         baselines: { none: baselines.includes('none'), raw: baselines.includes('raw') },
       },
+      server,
       predictor,
       judge: judgeEndpoint,
       costModel: predictor.model,
@@ -171,7 +211,8 @@ async function buildPlan(configFile: string): Promise<Built> {
   const bank = await splitBank(readContexts(resolve(raw.contexts)), passageChars);
   if (bank.length < 2) throw new SweepConfigError(`MI needs a bank of at least two passages (got ${bank.length}).`);
   return {
-    plan: { engine, ...grid, bank, question, baselines: { none: false, raw: false } },
+    plan: { engine, ...grid, ...serverPlan, bank, question, baselines: { none: false, raw: false } },
+    server,
     costModel: costModel ?? 'gpt-4o',
   };
 }
@@ -186,7 +227,7 @@ const argv = process.argv.slice(2);
 await runCommand(argv, USAGE, async () => {
   const args = parseArgs(argv, { config: 'string', out: 'string' });
   const configFile = required(args.config, 'config');
-  const { plan, predictor, judge, costModel } = await buildPlan(configFile);
+  const { plan, server, predictor, judge, costModel } = await buildPlan(configFile);
   const hash = planHash(plan);
   let state: SweepOutput;
   if (args.out && existsSync(args.out)) {
@@ -200,21 +241,55 @@ await runCommand(argv, USAGE, async () => {
   } else {
     state = newSweepState(plan, hash);
   }
-  const seconds = estimateSweepSeconds(plan, {
-    decodeTokensPerSecond: 3000,
-    prefillTokensPerSecond: 4000,
-    promptTokens: Math.ceil(plan.bank.reduce((a, t) => a + t.length, 0) / plan.bank.length / 2),
-    predictorSecondsPerCall: 1,
-  });
-  process.stderr.write(`sweep: ${state.configs.length} configurations x ${plan.seeds.length} seeds, about ${formatDuration(seconds)} on this engine\n`);
-  const loaded = new Map<string, Engine>();
+  const promptTokens = Math.ceil(plan.bank.reduce((a, t) => a + t.length, 0) / plan.bank.length / 2);
+  if (server) {
+    // A server's speed is unknown here: say how much work each run asks of it instead.
+    const s = server.server;
+    const w = scaleFigures({
+      contexts: plan.bank.length,
+      samples: plan.samples,
+      promptTokens: Math.max(1, promptTokens),
+      compressionTokens: plan.maxTokens,
+      batchSize: s.batchSize ?? 16,
+    });
+    process.stderr.write(
+      `sweep: ${state.configs.length} configurations x ${plan.seeds.length} seeds on ${s.kind} at ${s.baseURL}; per run at most ` +
+        `${w.generationRequests} generation and ${w.scoringRequests} scoring requests, ${w.scoringTokensSent} scoring tokens sent (prompt tokens estimated at chars/2)\n`,
+    );
+  } else {
+    const seconds = estimateSweepSeconds(plan, { decodeTokensPerSecond: 3000, prefillTokensPerSecond: 4000, promptTokens, predictorSecondsPerCall: 1 });
+    process.stderr.write(`sweep: ${state.configs.length} configurations x ${plan.seeds.length} seeds, about ${formatDuration(seconds)} on this engine\n`);
+  }
+  const serverTotals: ServerStats & { host: string } = { host: '', requests: 0, retries: 0, tokensSent: 0, tokensScored: 0, cachedTokens: 0, sglangConvention: null };
+  const apiKey = server ? process.env[server.server.apiKeyEnv ?? 'PRECIS_SERVER_API_KEY'] || undefined : undefined;
   const out = await runSweep(plan, state, {
     loadEngine: async (model) => {
-      const e = loadEngineFromDir(model);
-      loaded.set(model, e);
-      return e;
+      if (!server || (model === plan.scorer && server.scorerKind === 'local')) return loadEngineFromDir(model);
+      const s = server.server;
+      return ServerEngine.connect({
+        kind: s.kind,
+        baseURL: s.baseURL,
+        servedModel: model,
+        promptStyle: s.promptStyle,
+        apiKey,
+        concurrency: s.concurrency,
+        batchSize: s.batchSize,
+        vllmScoring: s.vllmScoring,
+      });
     },
-    releaseEngine: (e) => e.dispose(),
+    releaseEngine: async (e) => {
+      if (e instanceof ServerEngine) {
+        const st = e.serverStats();
+        serverTotals.host = e.host;
+        serverTotals.requests += st.requests;
+        serverTotals.retries += st.retries;
+        serverTotals.tokensSent += st.tokensSent;
+        serverTotals.tokensScored += st.tokensScored;
+        serverTotals.cachedTokens += st.cachedTokens;
+        serverTotals.sglangConvention ??= st.sglangConvention;
+      }
+      await e.dispose();
+    },
     save: (s) => {
       if (args.out) writeAtomic(args.out, JSON.stringify(s));
     },
@@ -232,5 +307,5 @@ await runCommand(argv, USAGE, async () => {
       };
     },
   });
-  return out;
+  return server ? { ...out, server: serverTotals } : out;
 });

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { FAKE_OPENAI_BASE_URL } from './fixtures/fake-openai-client';
-import { fixtureDir, go, loadStories, type ViewName } from './fixtures/page-helpers';
+import { fixtureDir, go, samplesToAnswer, type ViewName } from './fixtures/page-helpers';
 import { expect, test } from './fixtures/test';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -36,29 +36,13 @@ async function seriousViolations(page: Page): Promise<string[]> {
     .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
 }
 
-/** Bring the app to a state with content on every view: samples, a finished run, an answer. */
-async function fillTheApp(page: Page) {
-  await page.goto('/');
-  await page.getByTestId('samples-load').click();
-  await expect(page.getByTestId('doc-item')).toHaveCount(4);
-  await loadStories(page);
-  await page.getByTestId('question-suggestion').first().click();
-  await page.getByTestId('run-start').click();
-  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
-  await go(page, 'send');
-  await page.getByTestId('predictor-base-url').fill(FAKE_OPENAI_BASE_URL);
-  await page.getByTestId('predictor-model').fill('gpt-4o-mini');
-  await page.getByTestId('send').click();
-  await expect(page.getByTestId('answer')).toHaveAttribute('data-state', 'done', { timeout: 20_000 });
-}
-
 test('axe-core finds no serious or critical violation on any view, light or dark', async ({ page }) => {
   test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}`);
   test.setTimeout(180_000);
   // A blank first screen, then every view with content.
   await page.goto('/');
   expect(await seriousViolations(page), 'blank documents view').toEqual([]);
-  await fillTheApp(page);
+  await samplesToAnswer(page, FAKE_OPENAI_BASE_URL);
   for (const scheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme: scheme });
     for (const view of VIEWS) {
@@ -75,7 +59,7 @@ test('no horizontal scrolling at 390 px on any view; the nav wraps instead', asy
   test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}`);
   test.setTimeout(180_000);
   await page.setViewportSize({ width: 390, height: 844 });
-  await fillTheApp(page);
+  await samplesToAnswer(page, FAKE_OPENAI_BASE_URL);
   const overflow = () =>
     page.evaluate(() => {
       const root = document.documentElement;

@@ -8,7 +8,7 @@ import { expect, test, type Page } from './fixtures/test';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { go } from './fixtures/page-helpers';
+import { go, putAppRecords } from './fixtures/page-helpers';
 
 const docs = resolve(import.meta.dirname, 'fixtures/docs');
 const fixture = (name: string) => join(docs, name);
@@ -153,31 +153,18 @@ test('a run cut short by a reload shows as interrupted with its finished compres
   await page.goto('/');
   await expect(page.getByTestId('library-panel')).toHaveAttribute('data-ready', 'true');
   // Write a run in progress straight into the app's database, as the run flow would have left it.
-  await page.evaluate(async () => {
-    const db = await new Promise<IDBDatabase>((res, rej) => {
-      const req = indexedDB.open('precis');
-      req.onsuccess = () => res(req.result);
-      req.onerror = () => rej(req.error);
-    });
-    const tx = db.transaction(['runs', 'runBanks', 'compressions'], 'readwrite');
-    const now = Date.now();
-    tx.objectStore('runs').put({
+  const now = Date.now();
+  await putAppRecords(page, {
+    runs: [{
       id: 'run-e2e', createdAt: now, updatedAt: now, finishedAt: null, status: 'running', question: 'What was counted?',
       docIds: [], modelId: 'reference:stories260K', bankSize: 1,
       settings: { temperature: 1, topP: 1, maxTokens: 8, seed: 1, samplesPerContext: 2 }, miResult: null, error: null,
-    });
-    tx.objectStore('runBanks').put({ runId: 'run-e2e', bank: [{ docId: 'd', chunkIndex: 0, text: 'ships' }] });
-    for (const index of [0, 1]) {
-      tx.objectStore('compressions').put({
-        runId: 'run-e2e', index, context: 0, sample: index, text: `c${index}`, ids: [1], logprobsNats: [-1],
-        truncated: false, empty: false, savedAt: now,
-      });
-    }
-    await new Promise((res, rej) => {
-      tx.oncomplete = res;
-      tx.onerror = () => rej(tx.error);
-    });
-    db.close();
+    }],
+    runBanks: [{ runId: 'run-e2e', bank: [{ docId: 'd', chunkIndex: 0, text: 'ships' }] }],
+    compressions: [0, 1].map((index) => ({
+      runId: 'run-e2e', index, context: 0, sample: index, text: `c${index}`, ids: [1], logprobsNats: [-1],
+      truncated: false, empty: false, savedAt: now,
+    })),
   });
   await page.reload();
   await go(page, 'runs');

@@ -6,7 +6,7 @@
 import { expect, test } from './fixtures/test';
 import { existsSync } from 'node:fs';
 import { FAKE_OPENAI_BASE_URL } from './fixtures/fake-openai-client';
-import { addPastedDoc, fixtureDir, go, loadStories, watchConsole, type ViewName } from './fixtures/page-helpers';
+import { addPastedDoc, fixtureDir, go, loadStories, putAppRecords, watchConsole, type ViewName } from './fixtures/page-helpers';
 
 const VIEWS: ViewName[] = ['documents', 'compress', 'send', 'runs', 'compare', 'models', 'settings'];
 
@@ -120,20 +120,9 @@ test('a panel that fails to render is contained: a plain message and a way out, 
   await page.goto('/');
   await expect(page.getByTestId('library-panel')).toHaveAttribute('data-ready', 'true');
   // A damaged document record (no size or token estimate), as another version or a bad tool could leave it.
-  await page.evaluate(async () => {
-    const db = await new Promise<IDBDatabase>((res, rej) => {
-      const req = indexedDB.open('precis');
-      req.onsuccess = () => res(req.result);
-      req.onerror = () => rej(req.error);
-    });
-    const tx = db.transaction(['documents', 'docTexts'], 'readwrite');
-    tx.objectStore('documents').put({ id: 'damaged', title: 'Damaged', kind: 'text', mime: '', hash: 'f'.repeat(64), createdAt: Date.now() });
-    tx.objectStore('docTexts').put({ id: 'damaged', text: 'x' });
-    await new Promise((res, rej) => {
-      tx.oncomplete = res;
-      tx.onerror = () => rej(tx.error);
-    });
-    db.close();
+  await putAppRecords(page, {
+    documents: [{ id: 'damaged', title: 'Damaged', kind: 'text', mime: '', hash: 'f'.repeat(64), createdAt: Date.now() }],
+    docTexts: [{ id: 'damaged', text: 'x' }],
   });
   await page.reload();
   const failed = page.getByTestId('panel-error');
@@ -148,4 +137,20 @@ test('a panel that fails to render is contained: a plain message and a way out, 
   await go(page, 'documents');
   await expect(page.getByTestId('panel-error')).toHaveCount(1);
   expect(problems).toEqual([]);
+});
+
+test.describe('a view loaded on first visit', () => {
+  // Without the service worker, so the request for the view's chunk reaches the network (and
+  // this route), as on a first visit before anything was stored.
+  test.use({ serviceWorkers: 'block' });
+
+  test('whose code cannot be fetched says so in plain words, and the app goes on', async ({ page }) => {
+    await page.route(/\/assets\/CompareView-[\w-]+\.js$/, (route) => route.abort('internetdisconnected'));
+    await page.goto('/');
+    await expect(page.getByTestId('library-panel')).toHaveAttribute('data-ready', 'true');
+    await go(page, 'compare');
+    await expect(page.getByTestId('view-load-failed')).toContainText('The Compare view could not be loaded');
+    await go(page, 'documents');
+    await expect(page.getByTestId('samples-load')).toBeEnabled();
+  });
 });

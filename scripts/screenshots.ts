@@ -8,7 +8,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { resolve } from 'node:path';
 import { FAKE_OPENAI_BASE_URL } from '../e2e/fixtures/fake-openai-client';
-import { go, loadStories, type ViewName } from '../e2e/fixtures/page-helpers';
+import { go, samplesToAnswer, type ViewName } from '../e2e/fixtures/page-helpers';
 
 const out = (name: string) => resolve(import.meta.dirname, '../docs/screenshots', `${name}.png`);
 const shot = (page: Page, name: string) => page.screenshot({ path: out(name) });
@@ -20,17 +20,7 @@ test('screenshots of each view', async ({ page }) => {
   await expect(page.getByTestId('library-panel')).toHaveAttribute('data-ready', 'true');
   await shot(page, 'first-screen');
 
-  await page.getByTestId('samples-load').click();
-  await expect(page.getByTestId('doc-item')).toHaveCount(4);
-  await loadStories(page);
-  await page.getByTestId('question-suggestion').first().click();
-  await page.getByTestId('run-start').click();
-  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
-  await go(page, 'send');
-  await page.getByTestId('predictor-base-url').fill(FAKE_OPENAI_BASE_URL);
-  await page.getByTestId('predictor-model').fill('gpt-4o-mini');
-  await page.getByTestId('send').click();
-  await expect(page.getByTestId('answer')).toHaveAttribute('data-state', 'done', { timeout: 20_000 });
+  await samplesToAnswer(page, FAKE_OPENAI_BASE_URL);
 
   const views: ViewName[] = ['documents', 'compress', 'send', 'runs', 'models', 'settings'];
   for (const view of views) {

@@ -8,7 +8,7 @@
  * sizes (Content-Length when present, else the body's size). Never opens a cache that does not
  * exist (`caches.open` would create it).
  */
-import type { CacheStorageLike } from '../webgpu/cache';
+import { responseBytes, type CacheStorageLike } from '../webgpu/cache';
 
 export const TRANSFORMERS_CACHE = 'transformers-cache';
 
@@ -26,17 +26,6 @@ export function parseCachedUrl(url: string): { repo: string; file: string } | nu
   return m ? { repo: decodeURIComponent(m[1]), file: decodeURIComponent(m[2]) } : null;
 }
 
-async function bytesOf(res: Response | undefined): Promise<number> {
-  if (!res) return 0;
-  const header = res.headers.get('content-length');
-  if (header !== null && /^\d+$/.test(header)) return Number(header);
-  try {
-    return (await res.blob()).size;
-  } catch {
-    return 0;
-  }
-}
-
 export async function listCachedOnnxModels(
   storage: CacheStorageLike | undefined = (globalThis as { caches?: CacheStorageLike }).caches,
 ): Promise<CachedOnnxModel[]> {
@@ -47,7 +36,7 @@ export async function listCachedOnnxModels(
     const parsed = parseCachedUrl(req.url);
     if (!parsed) continue;
     const entry = byRepo.get(parsed.repo) ?? { repo: parsed.repo, bytes: 0, files: 0, hasWeights: false };
-    entry.bytes += await bytesOf(await cache.match(req.url));
+    entry.bytes += await responseBytes(await cache.match(req.url));
     entry.files++;
     if (/^onnx\/.+\.onnx(_data)?$/.test(parsed.file)) entry.hasWeights = true;
     byRepo.set(parsed.repo, entry);

@@ -41,7 +41,8 @@ export interface CacheStorageLike {
   open(name: string): Promise<CacheLike>;
 }
 
-async function responseBytes(res: Response | undefined): Promise<number> {
+/** Stored size of a cached response: its Content-Length when present, else its body's size. */
+export async function responseBytes(res: Response | undefined): Promise<number> {
   if (!res) return 0;
   const header = res.headers.get('content-length');
   if (header !== null && /^\d+$/.test(header)) return Number(header);

@@ -42,6 +42,7 @@ import type {
   TokenEvent,
 } from '../../../src/lib/core/engine';
 import { ContextTooLongError, InterruptedError, InvalidArgumentError, PrecisError } from '../../../src/lib/core/errors';
+import { validateSamplingSettings } from '../../../src/lib/core/sampling';
 import { DeviceLostError } from '../../../src/lib/webgpu/errors';
 import { Mulberry32, logProb, sample } from '../reference/sampler';
 import { nowMs, yieldToEventLoop } from '../reference/yield';
@@ -243,15 +244,8 @@ export class OnnxEngine implements Engine {
   }
 
   async generate(promptIds: number[], settings: SamplingSettings, onToken?: (event: TokenEvent) => void): Promise<GenerateResult> {
+    validateSamplingSettings(settings);
     const { temperature, topP, maxTokens, seed } = settings;
-    if (!(temperature >= 0) || !Number.isFinite(temperature)) {
-      throw new InvalidArgumentError(`Temperature must be a finite number >= 0 (got ${temperature}).`);
-    }
-    if (!(topP > 0 && topP <= 1)) throw new InvalidArgumentError(`top_p must be in (0, 1] (got ${topP}).`);
-    if (!Number.isInteger(maxTokens) || maxTokens < 0) {
-      throw new InvalidArgumentError(`maxTokens must be a whole number >= 0 (got ${maxTokens}).`);
-    }
-    if (!Number.isFinite(seed)) throw new InvalidArgumentError(`The seed must be a finite number (got ${seed}).`);
     this.checkPrompt(promptIds);
     const window = this.info.contextWindowTokens;
     if (promptIds.length > window) throw new ContextTooLongError(promptIds.length, window);

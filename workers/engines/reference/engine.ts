@@ -36,6 +36,7 @@ import {
   InvalidArgumentError,
   PrecisError,
 } from '../../../src/lib/core/errors';
+import { validateSamplingSettings } from '../../../src/lib/core/sampling';
 import { parseCheckpoint, type LlamaConfig } from './checkpoint';
 import { LlamaModel, type WantLogits } from './model';
 import { Mulberry32, logProb, logSumExp, sample } from './sampler';
@@ -120,15 +121,8 @@ export class ReferenceEngine implements Engine {
     settings: SamplingSettings,
     onToken?: (event: TokenEvent) => void,
   ): Promise<GenerateResult> {
+    validateSamplingSettings(settings);
     const { temperature, topP, maxTokens, seed } = settings;
-    if (!(temperature >= 0) || !Number.isFinite(temperature)) {
-      throw new InvalidArgumentError(`Temperature must be a finite number >= 0 (got ${temperature}).`);
-    }
-    if (!(topP > 0 && topP <= 1)) throw new InvalidArgumentError(`top_p must be in (0, 1] (got ${topP}).`);
-    if (!Number.isInteger(maxTokens) || maxTokens < 0) {
-      throw new InvalidArgumentError(`maxTokens must be a whole number >= 0 (got ${maxTokens}).`);
-    }
-    if (!Number.isFinite(seed)) throw new InvalidArgumentError(`The seed must be a finite number (got ${seed}).`);
     this.checkPrompt(promptIds);
     const seqLen = this.model.config.seqLen;
     if (promptIds.length > seqLen) throw new ContextTooLongError(promptIds.length, seqLen);

@@ -31,6 +31,7 @@ import type {
   TokenEvent,
 } from '../../../src/lib/core/engine';
 import { ContextTooLongError, InterruptedError, InvalidArgumentError } from '../../../src/lib/core/errors';
+import { validateSamplingSettings } from '../../../src/lib/core/sampling';
 import { DeviceLostError } from '../../../src/lib/webgpu/errors';
 import { Mutex } from '../../mutex';
 import type { WebLlmBackend } from './backend';
@@ -196,7 +197,7 @@ export class WebLlmEngine implements Engine {
     return this.lock.run(() =>
       this.mapLost(async () => {
         this.interrupted = false;
-        validateSettings(settings);
+        validateSamplingSettings(settings, 1);
         if (promptIds.length === 0) throw new InvalidArgumentError('The prompt is empty.');
         const window = this.base.contextWindowTokens;
         if (promptIds.length + 1 > window) throw new ContextTooLongError(promptIds.length + 1, window);
@@ -468,8 +469,3 @@ function maxAbsDiff(a: number[], b: number[]): number {
   return m;
 }
 
-function validateSettings(s: SamplingSettings): void {
-  if (!(s.temperature >= 0) || !Number.isFinite(s.temperature)) throw new InvalidArgumentError(`temperature must be 0 or more (got ${s.temperature}).`);
-  if (!(s.topP > 0 && s.topP <= 1)) throw new InvalidArgumentError(`topP must be in (0, 1] (got ${s.topP}).`);
-  if (!(Number.isInteger(s.maxTokens) && s.maxTokens >= 1)) throw new InvalidArgumentError(`maxTokens must be a positive integer (got ${s.maxTokens}).`);
-}

@@ -48,6 +48,11 @@ export interface SweepPlan {
   seeds: number[];
   judge?: JudgeKind;
   baselines: { none: boolean; raw: boolean };
+  /**
+   * Server engines only: the prompt style the server builds prompts with (it changes every
+   * prompt id, so it is part of the plan and its hash). In-page engines take it from the model.
+   */
+  promptStyle?: 'plain' | 'chat';
 }
 
 export interface ConfigKey {
@@ -110,6 +115,112 @@ export function validateGrid(raw: Record<string, unknown>): Pick<SweepPlan, 'mod
   const scorer = raw.scorer ?? 'self';
   if (typeof scorer !== 'string' || scorer.trim() === '') throw new SweepConfigError('"scorer" must be "self" or a model name.');
   return { models: models as string[], budgets, budgetUnit, maxTokens, temperatures: temps as number[], samples, seeds, scorer };
+}
+
+export type SweepServerKind = 'vllm' | 'sglang';
+
+/** How a sweep reaches an inference server (not part of the plan: a new address may resume). */
+export interface SweepServer {
+  kind: SweepServerKind;
+  baseURL: string;
+  promptStyle: 'plain' | 'chat';
+  concurrency?: number;
+  batchSize?: number;
+  vllmScoring?: 'echo' | 'prompt_logprobs';
+  /** Environment variable holding the API key. */
+  apiKeyEnv?: string;
+}
+
+export interface ServerSweepFields {
+  server: SweepServer;
+  /** Served model names (compressors). */
+  models: string[];
+  /** 'self', a served name, or a local model folder run by the reference engine. */
+  scorer: string;
+  scorerKind: 'self' | 'server' | 'local';
+}
+
+const SERVER_ONLY_FIELDS = ['baseURL', 'servedModel', 'promptStyle', 'concurrency', 'batchSize', 'vllmScoring', 'apiKeyEnv'] as const;
+
+function optionalWhole(raw: Record<string, unknown>, name: string): number | undefined {
+  const v = raw[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new SweepConfigError(`"${name}" must be a whole number >= 1 (got ${JSON.stringify(v)}).`);
+  return v;
+}
+
+/**
+ * The server part of a sweep config (`"engine": "vllm" | "sglang"`): the address, the served
+ * model(s) (`"servedModel"` for one, or `"models"` for several names on the same server or
+ * router), the scorer and the request settings; refuses bad combinations by name. `isLocalDir`
+ * tells a scorer that is a local model folder (run by the reference engine) from a served name.
+ * For `"engine": "reference"` the server-only fields are refused and null is returned.
+ */
+export function validateServerSweep(raw: Record<string, unknown>, isLocalDir: (ref: string) => boolean): ServerSweepFields | null {
+  const engine = raw.engine ?? 'reference';
+  if (engine !== 'reference' && engine !== 'vllm' && engine !== 'sglang') {
+    throw new SweepConfigError(`"engine" must be "reference", "vllm" or "sglang" (got ${JSON.stringify(engine)}).`);
+  }
+  if (engine === 'reference') {
+    const stray = SERVER_ONLY_FIELDS.filter((f) => raw[f] !== undefined);
+    if (stray.length > 0) throw new SweepConfigError(`${stray.map((f) => `"${f}"`).join(', ')} apply to "engine": "vllm" or "sglang" only.`);
+    return null;
+  }
+  const kind = engine as SweepServerKind;
+  if (typeof raw.baseURL !== 'string' || raw.baseURL.trim() === '') throw new SweepConfigError(`"engine": "${kind}" needs "baseURL", the server's address (e.g. http://127.0.0.1:8000).`);
+  if (!/^https?:\/\/[^/\s]+/i.test(raw.baseURL.trim())) throw new SweepConfigError(`"baseURL" must be an http:// or https:// address (got ${JSON.stringify(raw.baseURL)}).`);
+  let models: string[];
+  if (raw.servedModel !== undefined) {
+    if (raw.models !== undefined) throw new SweepConfigError('give "servedModel" (one model) or "models" (several served names), not both.');
+    if (typeof raw.servedModel !== 'string' || raw.servedModel.trim() === '') throw new SweepConfigError('"servedModel" must be the name the server serves (its --served-model-name).');
+    models = [raw.servedModel];
+  } else {
+    if (!Array.isArray(raw.models) || raw.models.length === 0 || !raw.models.every((m) => typeof m === 'string' && m.trim() !== '')) {
+      throw new SweepConfigError(`"engine": "${kind}" needs "servedModel" (or "models", a list of served names).`);
+    }
+    models = raw.models as string[];
+  }
+  const promptStyle = raw.promptStyle ?? 'plain';
+  if (promptStyle !== 'plain' && promptStyle !== 'chat') throw new SweepConfigError('"promptStyle" must be "plain" or "chat".');
+  if (promptStyle === 'chat' && kind === 'sglang') {
+    throw new SweepConfigError('SGLang\'s /tokenize takes no chat messages, so "promptStyle": "chat" needs "engine": "vllm"; use "plain" with SGLang.');
+  }
+  const vllmScoring = raw.vllmScoring;
+  if (vllmScoring !== undefined) {
+    if (kind !== 'vllm') throw new SweepConfigError('"vllmScoring" applies to "engine": "vllm" only.');
+    if (vllmScoring !== 'echo' && vllmScoring !== 'prompt_logprobs') throw new SweepConfigError('"vllmScoring" must be "echo" or "prompt_logprobs".');
+  }
+  const apiKeyEnv = raw.apiKeyEnv;
+  if (apiKeyEnv !== undefined && (typeof apiKeyEnv !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(apiKeyEnv))) {
+    throw new SweepConfigError('"apiKeyEnv" must name an environment variable (the key itself never goes in the config).');
+  }
+  const scorer = raw.scorer ?? 'self';
+  if (typeof scorer !== 'string' || scorer.trim() === '') throw new SweepConfigError('"scorer" must be "self", a served model name or a local model folder.');
+  const scorerKind = scorer === 'self' ? 'self' : isLocalDir(scorer) ? 'local' : 'server';
+  if (scorerKind !== 'local') {
+    const temps = Array.isArray(raw.temperatures) ? (raw.temperatures as unknown[]) : [1];
+    const bad = temps.filter((t) => t !== 0 && t !== 1);
+    if (bad.length > 0) {
+      throw new SweepConfigError(
+        `temperatures ${bad.map((t) => JSON.stringify(t)).join(', ')} cannot be scored by a server: vLLM and SGLang return log-probabilities at temperature 1 only (ServerTemperatureError). ` +
+          'Use temperatures 1 (or 0, greedy, scored at 1), or a local model folder as "scorer".',
+      );
+    }
+  }
+  return {
+    server: {
+      kind,
+      baseURL: raw.baseURL.trim(),
+      promptStyle,
+      concurrency: optionalWhole(raw, 'concurrency'),
+      batchSize: optionalWhole(raw, 'batchSize'),
+      ...(vllmScoring !== undefined ? { vllmScoring: vllmScoring as 'echo' | 'prompt_logprobs' } : {}),
+      ...(apiKeyEnv !== undefined ? { apiKeyEnv: apiKeyEnv as string } : {}),
+    },
+    models,
+    scorer,
+    scorerKind,
+  };
 }
 
 /**
