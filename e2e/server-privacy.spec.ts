@@ -4,10 +4,11 @@
  * started by playwright.config.ts on PRECIS_SERVER_FIXTURE_PORT) records every request it gets.
  * A non-loopback address is not connected without the confirmation that names its host.
  */
-import { expect, test, type Request } from './fixtures/test';
+import { expect, test } from './fixtures/test';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { FAKE_OPENAI_BASE_URL, FAKE_OPENAI_ORIGIN, chatRequests, fetchRecordedRequests, requestContains, resetFakeOpenAI } from './fixtures/fake-openai-client';
+import { resetFakeOpenAI } from './fixtures/fake-openai-client';
+import { expectRawTextOnlyAt, sendToFakePredictor, watchRequests } from './fixtures/privacy-checks';
 import { addPastedDoc, fixtureDir, go } from './fixtures/page-helpers';
 
 test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}: the server fixture needs the model`);
@@ -20,9 +21,7 @@ test('a loopback server compressor gets the raw text; nothing else does; the pre
   await fetch(`${SERVER}/__reset`, { method: 'POST' });
   await resetFakeOpenAI();
   const canary = `PRECIS-CANARY-${randomBytes(6).toString('hex')}`;
-  const seen: { url: string; body: string }[] = [];
-  const note = (req: Request) => seen.push({ url: req.url(), body: req.postDataBuffer()?.toString('utf8') ?? '' });
-  context.on('request', note);
+  const seen = watchRequests(context);
 
   await page.goto('/');
   await addPastedDoc(page, 'Beach diary', `Mia walked on the beach with her cat. She found a bottle with a note that said ${canary}.`);
@@ -56,24 +55,11 @@ test('a loopback server compressor gets the raw text; nothing else does; the pre
 
   await go(page, 'send');
   await expect(page.getByTestId('left-device-compressor')).toHaveAttribute('data-remote', 'false');
-  await page.getByTestId('predictor-base-url').fill(FAKE_OPENAI_BASE_URL);
-  await page.getByTestId('predictor-key').fill('sk-e2e-server-privacy');
-  await page.getByTestId('predictor-model').fill('gpt-4o-mini');
-  await page.getByTestId('predictor-model').press('Tab');
-  await expect(page.getByTestId('payload-preview')).not.toContainText(canary);
-  await page.getByTestId('send').click();
-  await expect(page.getByTestId('answer')).toHaveAttribute('data-state', 'done', { timeout: 20_000 });
+  await sendToFakePredictor(page, 'sk-e2e-server-privacy', canary);
 
   // The raw text went to the compressor server (its /tokenize), and only there.
   const serverRecords = (await (await fetch(`${SERVER}/__requests`)).json()) as { path: string; body: string }[];
   expect(serverRecords.some((r) => r.path === '/tokenize' && r.body.includes(canary))).toBe(true);
-  const carrying = seen.filter((s) => s.url.includes(canary) || s.body.includes(canary)).map((s) => new URL(s.url).origin);
-  expect(carrying.length).toBeGreaterThan(0);
-  expect([...new Set(carrying)]).toEqual([SERVER]);
-  const origins = new Set(seen.map((s) => new URL(s.url).origin).filter((o) => o.startsWith('http')));
-  expect([...origins].filter((o) => ![appOrigin, SERVER, FAKE_OPENAI_ORIGIN].includes(o))).toEqual([]);
-  // The predictor got compressions, never the canary.
-  const received = await fetchRecordedRequests();
-  expect(received.filter((r) => requestContains(r, canary))).toEqual([]);
-  expect(chatRequests(received).length).toBeGreaterThan(0);
+  // ... and the predictor got compressions, never the canary.
+  await expectRawTextOnlyAt(seen, canary, SERVER, appOrigin);
 });

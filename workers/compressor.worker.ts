@@ -31,6 +31,8 @@ import { findModelRecord, modelRecords } from '../src/lib/webgpu/model-list';
 import { InvalidArgumentError } from '../src/lib/core/errors';
 
 let engine: Engine | null = null;
+/** A generate-only compressor beside the engine (which then only scores), or null. */
+let textCompressor: import('./engines/chat/compressor').ChatCompressor | null = null;
 const lock = new Mutex();
 /** Raised by interrupt(): every call that captured a lower epoch is cancelled. */
 let cancelEpoch = 0;
@@ -91,14 +93,19 @@ async function loadReference(spec: EngineSpec, onProgress: (p: LoadProgress) => 
   return ReferenceEngine.fromBytes(spec.name, checkpoint, tokenizer);
 }
 
-/** A server compressor: loopback only, unless the user confirmed this very host. */
-async function loadServer(spec: Extract<EngineSpec, { kind: 'server' }>, onProgress: (p: LoadProgress) => void): Promise<Engine> {
+/** A server that receives raw text: loopback only, unless the user confirmed this very host. */
+async function checkHost(baseURL: string, confirmedHost: string | undefined): Promise<string> {
   const { isLoopbackUrl, hostOf } = await import('../src/lib/core/server-host');
-  const host = hostOf(spec.config.baseURL);
-  if (!isLoopbackUrl(spec.config.baseURL) && spec.confirmedHost !== host) {
+  const host = hostOf(baseURL);
+  if (!isLoopbackUrl(baseURL) && confirmedHost !== host) {
     const { ServerHostNotConfirmedError } = await import('../src/lib/core/server-errors');
     throw new ServerHostNotConfirmedError(host);
   }
+  return host;
+}
+
+async function loadServer(spec: Extract<EngineSpec, { kind: 'server' }>, onProgress: (p: LoadProgress) => void): Promise<Engine> {
+  const host = await checkHost(spec.config.baseURL, spec.confirmedHost);
   onProgress({ phase: 'fetching', fraction: null, text: `Connecting to ${host} and checking that it can score text` });
   const { ServerEngine } = await import('./engines/server/engine');
   return ServerEngine.connect(spec.config);
@@ -169,9 +176,41 @@ const api = {
     const signal = cancelSignal();
     return lock.run(() => chunkForCompression(loaded(), texts, request, { checkpoint: chunkCheckpoint(signal) }));
   },
-  estimate(request, onProgress, onCompression, onToken) {
+  estimate(request, onProgress, onCompression, onToken, via) {
     const signal = cancelSignal();
-    return lock.run(async () => runEstimate(loaded(), request, { signal, onProgress, onCompression, onToken }));
+    return lock.run(async () => {
+      let compressor;
+      if (via) {
+        if (!textCompressor || textCompressor.id !== via.compressorId) {
+          throw new InvalidArgumentError(`The generate-only compressor ${via.compressorId} is not connected: connect it again.`);
+        }
+        compressor = textCompressor;
+      }
+      return runEstimate(loaded(), request, { signal, onProgress, onCompression, onToken }, { compressor });
+    });
+  },
+  connectTextCompressor(spec) {
+    return lock.run(async () => {
+      const previous = textCompressor;
+      textCompressor = null;
+      await previous?.dispose();
+      await checkHost(spec.config.baseURL, spec.confirmedHost);
+      const { ChatCompressor } = await import('./engines/chat/compressor');
+      const next = await ChatCompressor.connect(spec.config);
+      textCompressor = next;
+      return { id: next.id, host: next.host, kind: spec.config.kind, concurrency: next.concurrency };
+    });
+  },
+  disconnectTextCompressor() {
+    return lock.run(async () => {
+      const previous = textCompressor;
+      textCompressor = null;
+      await previous?.dispose();
+    });
+  },
+  async listChatModels(config) {
+    const { ChatCompressor } = await import('./engines/chat/compressor');
+    return ChatCompressor.listModels(config);
   },
   async cachedModels() {
     return listCachedModels(modelRecords(), self.caches);
@@ -184,6 +223,7 @@ const api = {
   async interrupt() {
     cancelEpoch++;
     engine?.interrupt();
+    textCompressor?.interrupt();
   },
   async counters() {
     return loaded().counters();

@@ -17,6 +17,8 @@ import type {
 } from '../src/lib/core/engine';
 import type { ChunkReply, ChunkRequest } from '../src/lib/core/chunk-for-compression';
 import type { ServerEngineConfig } from './engines/server/engine';
+import type { ChatCompressorConfig } from './engines/chat/compressor';
+import type { ChatServerKind } from './engines/chat/wire';
 import type {
   EstimateOutcome,
   EstimateProgress,
@@ -55,6 +57,25 @@ export interface OnnxEngineSpec {
   threads?: number;
   /** Override the memory check (bytes the weights may take; null = no check). */
   memoryBudgetBytes?: number | null;
+}
+
+/**
+ * A generate-only compressor (Ollama, LM Studio, llama-server, any OpenAI-compatible chat
+ * endpoint) beside the loaded engine, which then only scores. Same host rule as a server
+ * engine: `confirmedHost` must name a host that is not a loopback address.
+ */
+export interface TextCompressorSpec {
+  config: Omit<ChatCompressorConfig, 'fetch'>;
+  confirmedHost?: string;
+}
+
+export interface TextCompressorInfo {
+  /** e.g. `ollama:llama3.1:8b` */
+  id: string;
+  /** host[:port] the raw text goes to. */
+  host: string;
+  kind: ChatServerKind;
+  concurrency: number;
 }
 
 export type LoadPhase = 'fetching' | 'parsing' | 'compiling' | 'ready';
@@ -108,7 +129,17 @@ export interface CompressorApi {
     onProgress?: (progress: EstimateProgress) => void,
     onCompression?: (compression: GeneratedCompression) => void | Promise<void>,
     onToken?: (contextIndex: number, sampleIndex: number, event: TokenEvent) => void,
+    /**
+     * Write with the connected generate-only compressor of this id; the loaded engine only
+     * scores (run-estimate.ts, proxy path). Refused when that compressor is not connected.
+     */
+    via?: { compressorId: string },
   ): Promise<EstimateOutcome>;
+  /** Connect a generate-only compressor (replacing any), checking its model and host. */
+  connectTextCompressor(spec: TextCompressorSpec): Promise<TextCompressorInfo>;
+  disconnectTextCompressor(): Promise<void>;
+  /** The models a generate-only server lists (GET /v1/models; sends no document text). */
+  listChatModels(config: Omit<ChatCompressorConfig, 'fetch' | 'model'>): Promise<string[]>;
   /**
    * web-llm models stored in this origin's Cache Storage (sizes, completeness), read without
    * loading web-llm. Runs beside the engine queue, so a running estimate does not delay it.

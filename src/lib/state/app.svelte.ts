@@ -9,6 +9,7 @@ import { getContext, setContext } from 'svelte';
 import { startAutoSend } from '../predictor/auto-send.svelte';
 import { SendSession } from '../predictor/send-session.svelte';
 import { webGpuState, type WebGpuState } from '../webgpu/webgpu-state.svelte';
+import { ChatCompressorStore } from './chat-compressor.svelte';
 import { EngineStore } from './engine.svelte';
 import { LibraryStore } from './library.svelte';
 import { libraryIo } from '../worker/import-client';
@@ -22,6 +23,8 @@ import type { PwaState } from '../pwa/pwa-state.svelte';
 
 export class AppState {
   readonly engine = new EngineStore();
+  /** A generate-only server that writes the compressions (the engine then only scores). */
+  readonly writer = new ChatCompressorStore();
   readonly playground = new Playground();
   readonly library = new LibraryStore(libraryIo());
   readonly run = new RunStore();

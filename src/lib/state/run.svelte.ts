@@ -47,6 +47,7 @@ import { resumeProblem } from '../storage/export-schema';
 import { MAX_BANK_PASSAGES as STORED_MAX_BANK_PASSAGES } from '../storage/limits';
 import { compressor, proxy } from '../worker/client';
 import type { EngineStore } from './engine.svelte';
+import type { ChatCompressorStore } from './chat-compressor.svelte';
 import type { LibraryStore } from './library.svelte';
 import { announceRun, onRunAnnounced } from './run-channel';
 
@@ -209,14 +210,25 @@ export class RunStore {
   private liveTimer: ReturnType<typeof setTimeout> | null = null;
   private livePending: LiveCompression | null = null;
 
-  /** Start a run on the selected documents with the loaded model. */
-  async start(engine: EngineStore, library: LibraryStore): Promise<void> {
+  /**
+   * Start a run on the selected documents with the loaded model, or, with a connected
+   * generate-only server (`writer`), written by that server and scored by the loaded model.
+   */
+  async start(engine: EngineStore, library: LibraryStore, writer?: ChatCompressorStore): Promise<void> {
     if (this.busy) return;
     this.error = null;
     this.notice = null;
     const info = engine.info;
     if (engine.state !== 'ready' || !info) {
-      this.fail({ name: 'ModelNotLoadedError', message: 'Load a compressor model first (Compressor engine, above).' });
+      this.fail({
+        name: 'ModelNotLoadedError',
+        message: writer?.ready ? 'Load a scorer first (Compressor engine, above): it scores what the generate-only server writes.' : 'Load a compressor model first (Compressor engine, above).',
+      });
+      return;
+    }
+    const written = writerOf(writer, info);
+    if (written instanceof PrecisError) {
+      this.fail({ name: written.name, message: written.message });
       return;
     }
     const selected = library.selectedDocuments;
@@ -230,11 +242,11 @@ export class RunStore {
       return;
     }
     const question = this.question.trim();
-    const settings = this.settingsFor(info);
+    const settings = this.settingsFor(info, written !== null);
     this.reset();
     this.state = 'preparing';
     this.runQuestion = question;
-    this.runModelId = info.id;
+    this.runModelId = written?.id ?? info.id;
     this.titles = new Map(library.documents.map((d) => [d.id, d.title]));
     const questionIds = selected.map((d) => d.id);
     this.questionDocIds = new Set(questionIds);
@@ -282,12 +294,21 @@ export class RunStore {
       // is: another tab never sees it running without its lock (and so never calls it interrupted).
       const newId = crypto.randomUUID();
       await withRunLock(newId, async () => {
-        const run = await createRun({ id: newId, question, docIds: questionIds, modelId: info.id, settings, bank, engineReport: info.loadReport });
+        const run = await createRun({
+          id: newId,
+          question,
+          docIds: questionIds,
+          modelId: written?.id ?? info.id,
+          ...(written ? { scorerModelId: info.id, compressorHost: written.host } : {}),
+          settings,
+          bank,
+          engineReport: info.loadReport,
+        });
         runId = run.id;
         this.runId = run.id;
         announceRun({ runId: run.id, status: 'running' });
         await library.refresh();
-        await this.execute(run.id, bank, settings, question, []);
+        await this.execute(run.id, bank, settings, question, [], written?.id);
       });
     } catch (err) {
       if (runId === null && errorName(err) === 'InterruptedError') {
@@ -305,14 +326,15 @@ export class RunStore {
   }
 
   /** The next run's settings for this model (top_p fixed at 1; a sentence budget only for chat models). */
-  settingsFor(info: ModelInfo): RunSettings {
+  /** `written`: a generate-only server writes from the chat template, whatever the scorer's style. */
+  settingsFor(info: ModelInfo, written = false): RunSettings {
     return {
       temperature: this.temperature,
       topP: 1,
       maxTokens: this.maxTokens,
       seed: this.seed,
       samplesPerContext: this.samplesPerContext,
-      ...(info.promptStyle === 'chat' && this.sentenceBudget > 0 ? { sentenceBudget: this.sentenceBudget } : {}),
+      ...((written || info.promptStyle === 'chat') && this.sentenceBudget > 0 ? { sentenceBudget: this.sentenceBudget } : {}),
     };
   }
 
@@ -369,7 +391,7 @@ export class RunStore {
   }
 
   /** Continue an interrupted, cancelled or failed run without redoing finished compressions. */
-  async resume(engine: EngineStore, library: LibraryStore): Promise<void> {
+  async resume(engine: EngineStore, library: LibraryStore, writer?: ChatCompressorStore): Promise<void> {
     const runId = this.runId;
     if (!runId || this.busy) return;
     this.error = null;
@@ -385,10 +407,19 @@ export class RunStore {
         this.fail({ name: 'InvalidRunError', message: `This run cannot be resumed: its ${problem.path} ${problem.problem}.` });
         return;
       }
-      if (engine.state !== 'ready' || engine.info?.id !== run.modelId) {
+      if (run.scorerModelId) {
+        // Written by a generate-only server, scored by the loaded engine: both must be the same again.
+        if (!writer?.ready || writer.info?.id !== run.modelId || engine.state !== 'ready' || engine.info?.id !== run.scorerModelId) {
+          this.fail({
+            name: 'ModelMismatchError',
+            message: `This run was written by ${run.modelId} and scored by ${run.scorerModelId}. Connect that server and load that scorer to resume it, so every compression comes from the same channel and is read the same way.`,
+          });
+          return;
+        }
+      } else if (engine.state !== 'ready' || engine.info?.id !== run.modelId || writer?.ready) {
         this.fail({
           name: 'ModelMismatchError',
-          message: `This run was made with ${run.modelId}. Load that model to resume it, so every compression comes from the same channel.`,
+          message: `This run was made with ${run.modelId}. Load that model to resume it${writer?.ready ? ' (and disconnect the generate-only server)' : ''}, so every compression comes from the same channel.`,
         });
         return;
       }
@@ -412,7 +443,7 @@ export class RunStore {
         await setRunStatus(runId, 'running');
         announceRun({ runId, status: 'running' });
         await library.refresh();
-        await this.execute(runId, run.bank, run.settings, run.question, resume);
+        await this.execute(runId, run.bank, run.settings, run.question, resume, run.scorerModelId ? run.modelId : undefined);
       });
     } catch (err) {
       engine.noteFailure(err);
@@ -480,6 +511,7 @@ export class RunStore {
     settings: RunSettings,
     question: string,
     resume: GeneratedCompression[],
+    writerId?: string,
   ): Promise<void> {
     const m = settings.samplesPerContext;
     const request: EstimateRequest = {
@@ -532,7 +564,8 @@ export class RunStore {
       }, LIVE_INTERVAL_MS);
     };
     // The caller holds the run's lock for all of this (start, resume).
-    const outcome = (await compressor().estimate(request, proxy(onProgress), proxy(onCompression), proxy(onToken))) as EstimateOutcome;
+    const via = writerId ? { compressorId: writerId } : undefined;
+    const outcome = (await compressor().estimate(request, proxy(onProgress), proxy(onCompression), proxy(onToken), via)) as EstimateOutcome;
     this.clearLive();
     this.progress = null;
     if (outcome.status === 'cancelled') {
@@ -660,6 +693,14 @@ function settingsProblem(d: RunDraft, window: number): string | null {
   if (!whole(d.seed, 0, 2 ** 32 - 1)) return 'The seed must be a whole number from 0 to 4294967295.';
   if (!whole(d.sentenceBudget, 0, 50)) return 'The sentence budget must be a whole number from 0 (no budget) to 50.';
   return null;
+}
+
+/** The connected generate-only server that writes this run, null for none, or why it cannot. */
+function writerOf(writer: ChatCompressorStore | undefined, scorer: ModelInfo): { id: string; host: string } | null | PrecisError {
+  if (!writer?.ready || !writer.info) return null;
+  const problem = writer.scorerProblem(scorer);
+  if (problem) return new PrecisError('InvalidArgumentError', problem);
+  return { id: writer.info.id, host: writer.info.host };
 }
 
 function tooLarge(passages: number, estimated: boolean): PrecisError {

@@ -18,13 +18,22 @@ export const KIND_DEFAULTS: Record<ScoringKind, { port: number; concurrency: num
   sglang: { port: 30000, concurrency: 8, label: 'SGLang (native /generate)' },
 };
 
-export class ServerSettings {
-  kind = $state<ScoringKind>('vllm');
+/** What a server panel needs to know about this page: its protocol, origin and CSP. */
+export function pageContext(): { protocol: string; origin: string; cspPolicy: string | null } {
+  return {
+    protocol: location.protocol,
+    origin: location.origin,
+    cspPolicy: document.querySelector<HTMLMetaElement>('meta[http-equiv="Content-Security-Policy"]')?.content ?? null,
+  };
+}
+
+/**
+ * The address of a server that receives raw document text, and the privacy rule that goes with
+ * it (see the module note). Shared by the scoring-server settings and the generate-only
+ * compressor (chat-compressor.svelte.ts).
+ */
+export class HostSettings {
   baseURL = $state('http://127.0.0.1:8000');
-  servedModel = $state('');
-  promptStyle = $state<PromptStyle>('chat');
-  concurrency = $state(KIND_DEFAULTS.vllm.concurrency);
-  apiKey = $state('');
   /** The host the person confirmed raw documents may go to (null: none). */
   confirmedHost = $state<string | null>(null);
 
@@ -64,6 +73,18 @@ export class ServerSettings {
     return null;
   }
 
+  confirm(checked: boolean): void {
+    this.confirmedHost = checked ? this.host : null;
+  }
+}
+
+export class ServerSettings extends HostSettings {
+  kind = $state<ScoringKind>('vllm');
+  servedModel = $state('');
+  promptStyle = $state<PromptStyle>('chat');
+  concurrency = $state(KIND_DEFAULTS.vllm.concurrency);
+  apiKey = $state('');
+
   /** The server's own switch for letting this page's origin call it. */
   corsHint(origin: string): string {
     return corsSwitch(this.kind as ServerKind, origin);
@@ -76,9 +97,5 @@ export class ServerSettings {
     // Follow the kind's usual port while the address is still a default one.
     const defaultUrl = (p: number) => `http://127.0.0.1:${p}`;
     if (this.baseURL === defaultUrl(previous.port)) this.baseURL = defaultUrl(KIND_DEFAULTS[kind].port);
-  }
-
-  confirm(checked: boolean): void {
-    this.confirmedHost = checked ? this.host : null;
   }
 }

@@ -148,6 +148,8 @@ export const runSchema = v.object({
   miResult: v.nullish(miResultSchema),
   error: namedError,
   engineReport: v.optional(engineReportSchema),
+  scorerModelId: v.optional(str(L.MAX_NAME_CHARS)),
+  compressorHost: v.optional(str(L.MAX_NAME_CHARS)),
 });
 
 export const exportedRunSchema = v.object({
@@ -248,6 +250,8 @@ export function runRecordOf(r: ExportedRunIn): { run: RunRecord; compressions: O
       miResult: run.miResult ?? null,
       error: run.error ?? null,
       ...(run.engineReport ? { engineReport: run.engineReport } : {}),
+      ...(run.scorerModelId ? { scorerModelId: run.scorerModelId } : {}),
+      ...(run.compressorHost ? { compressorHost: run.compressorHost } : {}),
     },
     compressions: r.compressions.map((c) => ({ ...c, savedAt: c.savedAt ?? run.updatedAt ?? run.createdAt })),
     exchanges: (r.exchanges ?? []).map((e) => ({ ...e, usage: e.usage ?? null })),

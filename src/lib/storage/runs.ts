@@ -28,6 +28,9 @@ export interface NewRun {
   bank: BankEntry[];
   /** The engine's load report (web-llm), kept with the run. */
   engineReport?: EngineLoadReport;
+  /** A run written by a generate-only server: the engine that scored it, and the server's host. */
+  scorerModelId?: string;
+  compressorHost?: string;
   /** Optional fixed id (import, tests); a random UUID otherwise. */
   id?: string;
 }
@@ -59,6 +62,8 @@ export async function createRun(input: NewRun): Promise<RunRecord> {
     miResult: null,
     error: null,
     ...(input.engineReport ? { engineReport: copyEngineReport(input.engineReport) } : {}),
+    ...(input.scorerModelId ? { scorerModelId: input.scorerModelId } : {}),
+    ...(input.compressorHost ? { compressorHost: input.compressorHost } : {}),
   };
   const db = await getDb();
   await mapQuota('The run', async () => {

@@ -86,6 +86,14 @@ export interface RunRecord {
    * engine and in runs saved before it was kept. An optional field: no schema version change.
    */
   engineReport?: EngineLoadReport;
+  /**
+   * Runs written by a generate-only server (Ollama, LM Studio, llama-server...): `modelId` is
+   * that server's model, this the engine that scored the re-tokenised texts, and
+   * `compressorHost` where the raw text went. Absent when the compressor scored itself. Optional
+   * fields: no schema version change.
+   */
+  scorerModelId?: string;
+  compressorHost?: string;
 }
 
 /** What the `runs` store holds: the run without its bank (kept in `runBanks`). */

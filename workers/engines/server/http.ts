@@ -4,12 +4,14 @@
  * named error (server-errors.ts). In a browser, a fetch that fails without a status is told
  * apart: mixed content (an HTTPS page calling http:// off this device), Chrome's local-network
  * permission refused, a CORS refusal (the server answers a no-cors probe), or a server that is
- * down.
+ * down. A cross-origin-isolated page cannot probe (COEP blocks the opaque answer too): there
+ * the error names both causes and the server's own CORS switch.
  */
 import { InterruptedError, PrecisError } from '../../../src/lib/core/errors';
 import {
   ServerAuthError,
   authHint,
+  corsSwitch,
   ServerCorsError,
   ServerHttpError,
   ServerLocalNetworkError,
@@ -213,7 +215,16 @@ export class ServerHttp {
         // The permission is unknown to this browser: fall through.
       }
     }
-    // A no-cors probe resolves (opaque) when the server is up: the real request was refused by CORS.
+    // A cross-origin-isolated page (COEP require-corp, as this app is served) cannot tell: a no-cors
+    // probe of a server without Cross-Origin-Resource-Policy is blocked too. Name both causes and
+    // the server's own CORS switch.
+    if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true) {
+      return new ServerUnreachableError(
+        this.host,
+        `this page got no answer it may read. Either the server is down, or it refused this page's origin (CORS): to allow it, ${corsSwitch(this.options.kind, page?.origin ?? 'this page')}`,
+      );
+    }
+    // Elsewhere a no-cors probe resolves (opaque) when the server is up: the real request was refused by CORS.
     try {
       const probe = new AbortController();
       const t = setTimeout(() => probe.abort(), 3000);

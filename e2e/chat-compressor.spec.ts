@@ -1,0 +1,116 @@
+/**
+ * A generate-only compressor in real Chromium: an Ollama-like fixture server on loopback
+ * (stories260K behind Ollama's /v1/chat/completions, started here on an extra port) writes, the
+ * in-page reference engine (stories260K) scores. The run completes with an MI number; the raw
+ * text reaches only the loopback compressor; the predictor fake receives only compressions; a
+ * host that is not this device is not connected without the confirmation naming it; a server
+ * whose CORS is off is explained with its own switch.
+ */
+import { expect, test } from './fixtures/test';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { loadFixture } from '../cli/fixture';
+import { resetFakeOpenAI } from './fixtures/fake-openai-client';
+import { expectRawTextOnlyAt, sendToFakePredictor, watchRequests } from './fixtures/privacy-checks';
+import { startInferenceFixture, type FixtureServer } from './fixtures/inference-server';
+import { addAndSelectDocs, fixtureDir, go, loadStories, setRunSettings } from './fixtures/page-helpers';
+
+test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}: the chat fixture needs the model`);
+
+/** Extra ports of this checkout's range (PRECIS_CHAT_FIXTURE_PORT, default 8981 and the next one). */
+const base = Number(process.env.PRECIS_CHAT_FIXTURE_PORT ?? 8981);
+let ollama: FixtureServer;
+let lmstudio: FixtureServer;
+
+test.beforeAll(async () => {
+  ollama = await startInferenceFixture({ kind: 'ollama', engine: loadFixture(), port: base, servedModel: 'stories260K:latest' });
+  // LM Studio with "Enable CORS" off, its default.
+  lmstudio = await startInferenceFixture({ kind: 'lmstudio', engine: loadFixture(), port: base + 1 });
+});
+test.afterAll(async () => {
+  await ollama?.close();
+  await lmstudio?.close();
+});
+
+test('an Ollama compressor on loopback writes, the in-page engine scores; raw text reaches only it; the predictor gets compressions', async ({ context, page, baseURL }) => {
+  test.setTimeout(120_000);
+  const appOrigin = new URL(baseURL ?? 'http://127.0.0.1:4173').origin;
+  await resetFakeOpenAI();
+  const canary = `PRECIS-CANARY-${randomBytes(6).toString('hex')}`;
+  const seen = watchRequests(context);
+
+  await page.goto('/');
+  await addAndSelectDocs(page, [
+    ['Beach diary', `Mia walked on the beach with her cat. She found a bottle with a note that said ${canary}.`],
+    ['Kite story', 'Tom had a red kite. He flew it in the park on windy days.'],
+  ]);
+  await go(page, 'compress');
+  // Without a scorer the panel says so.
+  await expect(page.getByTestId('chat-scorer')).toHaveAttribute('data-state', 'problem');
+  await loadStories(page);
+  await expect(page.getByTestId('chat-scorer')).toHaveAttribute('data-state', 'ok');
+  await expect(page.getByTestId('chat-scorer')).toContainText('reference:stories260K');
+
+  // A host that is not this device: named, and Connect waits for the confirmation.
+  await page.getByTestId('chat-kind').selectOption('ollama');
+  await page.getByTestId('chat-model').fill('llama3.1:8b');
+  await page.getByTestId('chat-base-url').fill('https://gpu-box.example:11434');
+  await expect(page.getByTestId('chat-host-confirm-label')).toContainText('Raw documents will be sent to gpu-box.example:11434');
+  await expect(page.getByTestId('chat-connect')).toBeDisabled();
+  await page.getByTestId('chat-host-confirm').check();
+  await expect(page.getByTestId('chat-connect')).toBeEnabled();
+  // Plain http on the LAN is outside the app's Content-Security-Policy: explained, not tried.
+  await page.getByTestId('chat-base-url').fill('http://192.168.10.20:11434');
+  await expect(page.getByTestId('chat-warning')).toHaveAttribute('data-reason', 'blocked');
+  await expect(page.getByTestId('chat-connect')).toBeDisabled();
+
+  // LM Studio with CORS off: the browser refuses the answer. This page is cross-origin isolated,
+  // so it cannot tell that from a server that is down (a no-cors probe is blocked by COEP too):
+  // the error says both and names LM Studio's own switch.
+  await page.getByTestId('chat-kind').selectOption('lmstudio');
+  await page.getByTestId('chat-base-url').fill(lmstudio.url);
+  await page.getByTestId('chat-model').fill('stories260K');
+  await page.getByTestId('chat-connect').click();
+  await expect(page.getByTestId('chat-error')).toHaveAttribute('data-name', 'ServerUnreachableError');
+  await expect(page.getByTestId('chat-error')).toContainText("refused this page's origin (CORS)");
+  await expect(page.getByTestId('chat-error')).toContainText('Enable CORS');
+  // The request did reach it: the refusal is the browser's, on the answer.
+  expect(lmstudio.requests.some((r) => r.path === '/v1/models' && r.origin !== null)).toBe(true);
+  expect(lmstudio.requests.some((r) => r.body.includes(canary))).toBe(false);
+
+  // The loopback Ollama: its models are listed, and it connects without asking.
+  await page.getByTestId('chat-kind').selectOption('ollama');
+  await page.getByTestId('chat-base-url').fill(ollama.url);
+  await page.getByTestId('chat-model').fill('');
+  await expect(page.getByTestId('chat-loopback')).toBeVisible();
+  await page.getByTestId('chat-list-models').click();
+  await expect(page.getByTestId('chat-model')).toHaveValue('stories260K:latest');
+  await page.getByTestId('chat-connect').click();
+  await expect(page.getByTestId('chat-ready')).toHaveAttribute('data-id', 'ollama:stories260K:latest');
+  const host = new URL(ollama.url).host;
+  await expect(page.getByTestId('header-compressor-host')).toHaveAttribute('data-host', host);
+  await expect(page.getByTestId('header-compressor-host')).toHaveAttribute('data-remote', 'false');
+  await expect(page.getByTestId('header-scorer')).toHaveAttribute('data-id', 'reference:stories260K');
+
+  await setRunSettings(page, { samples: 2, maxTokens: 16, seed: 3 });
+  await page.getByTestId('question').fill('What did Mia find?');
+  await page.getByTestId('run-start').click();
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+  const mi = Number(await page.getByTestId('mi-bits').getAttribute('data-value'));
+  expect(Number.isFinite(mi)).toBe(true);
+  await expect(page.getByTestId('run-models')).toHaveAttribute('data-writer', 'ollama:stories260K:latest');
+  await expect(page.getByTestId('run-models')).toHaveAttribute('data-scorer', 'reference:stories260K');
+
+  await go(page, 'send');
+  await expect(page.getByTestId('left-device-compressor')).toHaveAttribute('data-host', host);
+  await expect(page.getByTestId('left-device-compressor')).toHaveAttribute('data-remote', 'false');
+  await sendToFakePredictor(page, 'sk-e2e-chat-compressor', canary);
+
+  // The raw text went to the compressor's chat endpoint, and only there.
+  const chats = ollama.requests.filter((r) => r.path === '/v1/chat/completions');
+  expect(chats.length).toBeGreaterThanOrEqual(2);
+  expect(chats.some((r) => r.body.includes(canary))).toBe(true);
+  expect(chats.every((r) => r.origin === appOrigin)).toBe(true);
+  // ... and the predictor got compressions, never the canary.
+  await expectRawTextOnlyAt(seen, canary, ollama.url, appOrigin, [lmstudio.url]);
+});
