@@ -64,13 +64,15 @@ export const ISOLATION_HEADERS = {
 
 /**
  * The installable app and its service worker (sw/sw.ts, Workbox through vite-plugin-pwa). The
- * precache is only what a first run needs offline: the page, its script and styles, the
- * compressor worker, icons and manifest. Every other chunk (pdf.js, gpt-tokenizer's tables,
+ * precache is only what a first run needs offline: the page, its scripts and styles (found by
+ * shellFiles from the bundle graph), the Compare view's chunk (split off because of Observable
+ * Plot, src/views/views.ts), the compressor worker, icons and manifest. Every other chunk (pdf.js, gpt-tokenizer's tables,
  * web-llm's runtime) is stored by the service worker when first used; the reference model is
  * fetched by the service worker at install (it is served beside the app, not built into dist/).
  */
 function pwa(): Plugin[] {
-  return VitePWA({
+  const shell = shellFiles();
+  return [shell.plugin, ...VitePWA({
     strategies: 'injectManifest',
     srcDir: 'sw',
     filename: 'sw.ts',
@@ -93,10 +95,52 @@ function pwa(): Plugin[] {
       ],
     },
     injectManifest: {
-      globPatterns: ['index.html', 'assets/index-*.{js,css}', 'assets/workbox-window*.js', 'assets/compressor.worker-*.js'],
+      // Every built JS/CSS file is a candidate; the transform keeps the shell's (see shellFiles).
+      globPatterns: ['index.html', 'assets/*.{js,css}'],
+      maximumFileSizeToCacheInBytes: 16 * 1024 * 1024,
+      manifestTransforms: [
+        async (entries) => ({
+          manifest: entries.filter((e) => !e.url.startsWith('assets/') || shell.keep(e.url.slice('assets/'.length))),
+          warnings: [],
+        }),
+      ],
     },
     devOptions: { enabled: false },
-  });
+  })];
+}
+
+/**
+ * The files of the app shell under assets/, read from the bundle graph rather than from name
+ * patterns: the page's entry and everything it imports statically (the bundler also splits out
+ * shared chunks and its own runtime), the same for each view loaded on first visit (Compare), and
+ * the compressor worker and workbox-window. Lazily loaded libraries (pdf.js, web-llm,
+ * transformers.js, gpt-tokenizer's tables) stay out: they are stored when first used.
+ */
+function shellFiles(): { plugin: Plugin; keep(file: string): boolean } {
+  const files = new Set<string>();
+  const plugin: Plugin = {
+    name: 'precis-shell-files',
+    apply: 'build',
+    generateBundle(_options, bundle) {
+      const chunks = Object.values(bundle).filter((c) => c.type === 'chunk');
+      const byName = new Map(chunks.map((c) => [c.fileName, c]));
+      const visit = (fileName: string) => {
+        if (files.has(fileName)) return;
+        files.add(fileName);
+        const chunk = byName.get(fileName);
+        if (!chunk) return;
+        for (const css of chunk.viteMetadata?.importedCss ?? []) files.add(css);
+        for (const dep of chunk.imports) visit(dep);
+      };
+      for (const c of chunks) {
+        const lazyView = c.isDynamicEntry && /[\\/]src[\\/]views[\\/][^\\/]+\.svelte$/.test(c.facadeModuleId ?? '');
+        if (c.isEntry || lazyView) visit(c.fileName);
+      }
+    },
+  };
+  const keep = (file: string) =>
+    files.has(`assets/${file}`) || /^compressor\.worker-[\w-]+\.js$/.test(file) || /^workbox-window[\w.-]*\.js$/.test(file);
+  return { plugin, keep };
 }
 
 export default defineConfig({

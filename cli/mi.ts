@@ -1,6 +1,7 @@
 /**
  * `npm run --silent mi -- --model DIR --contexts FILE.jsonl [--question Q] --samples M --max-tokens L [--temperature T] [--seed S]`
  * `npm run --silent mi -- --engine vllm|sglang --base-url URL --served-model NAME [--prompt-style plain|chat] [--concurrency K] ...`
+ * `npm run --silent mi -- --compressor ollama --compressor-model NAME <scorer engine flags> ...`
  * Runs one mutual-information estimate (src/lib/core/run-estimate.ts) with the reference engine
  * or an inference server (cli/engines.ts) and prints one JSON object. See USAGE.
  */
@@ -9,6 +10,7 @@ import { NotEnoughContextsError } from '../src/lib/core/estimator';
 import { runEstimate } from '../src/lib/core/run-estimate';
 import { ServerTemperatureError } from '../src/lib/core/server-errors';
 import { ServerEngine } from '../workers/engines/server/engine';
+import { COMPRESSOR_ARGS, COMPRESSOR_USAGE, compressorFromArgs } from './compressor';
 import { ENGINE_ARGS, ENGINE_USAGE, engineFromArgs, isServerEngine } from './engines';
 import { parseArgs, required, runCommand, UsageError } from './shared';
 
@@ -21,6 +23,9 @@ Usage:
   npm run --silent mi -- [--engine reference|onnx] --model DIR [--dtype D] --contexts FILE.jsonl [--question Q] --samples M --max-tokens L [--temperature T] [--seed S]
   npm run --silent mi -- --engine vllm|sglang --base-url URL --served-model NAME [--prompt-style plain|chat]
                          [--concurrency K] --contexts FILE.jsonl ... (same options)
+  npm run --silent mi -- --compressor ollama|lmstudio|llama-server|openai-chat [--compressor-url URL]
+                         --compressor-model NAME [--compressor-concurrency K] <scorer: the engine flags>
+                         --contexts FILE.jsonl ... (same options)
 
 Options:
   --model DIR         reference: folder with stories260K.bin + tok512.bin, or one checkpoint and one
@@ -42,7 +47,7 @@ template of src/lib/core/prompts.ts, version in "templateVersion"). The onnx eng
 plain prompt for a model without a chat template (stories260K-onnx) and the model's own chat
 template (tokenizer_config.json) for an instruction model.
 
-${ENGINE_USAGE}
+${ENGINE_USAGE}${COMPRESSOR_USAGE}
 Output (one line of JSON on stdout), nats unless named bits:
   miNats, miBits       the unclipped mean of the terms (may be negative); miBitsClipped = max(0, miBits)
   ceilingBits          log2 N; stdErrBits: approximate, sd(term) / sqrt(N*M)
@@ -52,6 +57,10 @@ Output (one line of JSON on stdout), nats unless named bits:
   compressions         [{"context": i, "sample": j, "ids": [...], "text", "termNats",
                         "scoresNats": [s under each context], "pmiNats": [per token, sums to termNats],
                         "truncated": cut by --max-tokens (scored as produced), "empty"}]
+  model, scorerModelId the compressor's id and the scorer's (the same without --compressor)
+  compressor           (with --compressor) {"id", "host", "requests", "retries"}; each compression then
+                       has "generator": {"generatedTokens", "logprobsNats"} as the server reported them,
+                       and its "ids" are the scorer's re-tokenisation of "text" (+ its stop id if it stopped)
   counters             engine work while scoring: {"prefillTokens", "decodeSteps", "forwardCalls"}
   generationCounters   the same while sampling the compressions; timings: {"generationMs", "scoringMs"}
   server               (server engines) {"host", "sampler": "server", "requests", "retries",
@@ -93,6 +102,7 @@ const argv = process.argv.slice(2);
 await runCommand(argv, USAGE, async () => {
   const args = parseArgs(argv, {
     ...ENGINE_ARGS,
+    ...COMPRESSOR_ARGS,
     contexts: 'string',
     question: 'string',
     samples: 'number',
@@ -108,13 +118,19 @@ await runCommand(argv, USAGE, async () => {
   if (contexts.length < 2) throw new NotEnoughContextsError(contexts.length);
   if (isServerEngine(args) && temperature !== 0 && temperature !== 1) throw new ServerTemperatureError(temperature);
   if (!isServerEngine(args)) required(args.model, 'model');
+  const compressor = await compressorFromArgs(args);
   const engine = await engineFromArgs(args);
-  const outcome = await runEstimate(engine, {
-    contexts,
-    question: args.question ?? '',
-    samplesPerContext,
-    settings: { temperature, topP: 1, maxTokens, seed: args.seed ?? 0 },
-  });
+  const outcome = await runEstimate(
+    engine,
+    {
+      contexts,
+      question: args.question ?? '',
+      samplesPerContext,
+      settings: { temperature, topP: 1, maxTokens, seed: args.seed ?? 0 },
+    },
+    {},
+    { compressor: compressor ?? undefined },
+  );
   if (outcome.status !== 'done') throw new Error('The estimate was cancelled.');
   const { summary } = outcome;
   return {
@@ -128,6 +144,7 @@ await runCommand(argv, USAGE, async () => {
     n: summary.n,
     m: summary.m,
     model: outcome.modelId,
+    scorerModelId: outcome.scorerModelId,
     question: outcome.question,
     templateVersion: outcome.templateVersion,
     settings: outcome.settings,
@@ -143,10 +160,12 @@ await runCommand(argv, USAGE, async () => {
       pmiNats: c.pmiNats,
       truncated: c.truncated,
       empty: c.empty,
+      ...(c.generator ? { generator: c.generator } : {}),
     })),
     counters: outcome.counters.scoring,
     generationCounters: outcome.counters.generation,
     timings: outcome.timings,
+    ...(compressor ? { compressor: { id: compressor.id, host: compressor.host, ...compressor.stats } } : {}),
     ...(engine instanceof ServerEngine ? { server: { host: engine.host, sampler: 'server', ...engine.serverStats() } } : {}),
   };
 });

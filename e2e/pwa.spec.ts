@@ -17,15 +17,9 @@ import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FAKE_OPENAI_BASE_URL, fetchRecordedRequests, resetFakeOpenAI } from './fixtures/fake-openai-client';
-import { addPastedDoc, fixtureDir, go, loadStories, watchConsole } from './fixtures/page-helpers';
+import { STORIES, addAndSelectDocs, fixtureDir, setRunSettings, go, loadStories, watchConsole } from './fixtures/page-helpers';
 
 test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}`);
-
-const STORIES = [
-  ['Lily and the kite', 'Lily had a red kite. She ran in the park and the kite went up high. The wind was strong and Lily laughed.'],
-  ['Tom and the dog', 'Tom saw a big dog near the tree. The dog was sad because it lost its ball. Tom found the ball and gave it back.'],
-  ['The little boat', 'Ben made a little boat from a box. He put it in the pond. A duck came and sat on the boat, and Ben smiled.'],
-] as const;
 
 /** Offline failures the page is expected to log (the browser reports each failed fetch). */
 const OFFLINE_NOISE = [/ERR_INTERNET_DISCONNECTED/, /Failed to load resource/, /net::ERR_FAILED/];
@@ -38,21 +32,6 @@ async function visitAndStore(page: Page, path = '/') {
   await expect(offlineStatus(page)).toHaveAttribute('data-stored', 'ready');
   await expect(offlineStatus(page)).toHaveAttribute('data-offline', 'false');
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
-}
-
-async function addDocs(page: Page, docs: readonly (readonly [string, string])[]) {
-  for (const [title, text] of docs) await addPastedDoc(page, title, text);
-  for (const [title] of docs) await page.getByTestId('doc-item').filter({ hasText: title }).click();
-  for (const [title] of docs) await expect(page.getByTestId('doc-item').filter({ hasText: title })).toHaveAttribute('data-selected', 'true');
-}
-
-async function settings(page: Page, s: { samples: number; maxTokens: number; seed: number }) {
-  await go(page, 'compress');
-  const details = page.getByTestId('run-settings');
-  if (!(await details.evaluate((el) => (el as HTMLDetailsElement).open))) await details.getByText('Compression settings').click();
-  await page.getByTestId('run-samples').fill(String(s.samples));
-  await page.getByTestId('run-max-tokens').fill(String(s.maxTokens));
-  await page.getByTestId('run-seed').fill(String(s.seed));
 }
 
 async function setPredictor(page: Page) {
@@ -81,8 +60,8 @@ test('after one visit, an offline reload renders the app, loads the reference en
 
   // The engine list still offers the reference engine (its HEAD probe is answered from the store).
   await loadStories(page);
-  await addDocs(page, STORIES);
-  await settings(page, { samples: 1, maxTokens: 16, seed: 5 });
+  await addAndSelectDocs(page, STORIES);
+  await setRunSettings(page, { samples: 1, maxTokens: 16, seed: 5 });
   await page.getByTestId('question').fill('Who was happy?');
   await page.getByTestId('run-start').click();
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
@@ -187,9 +166,9 @@ test.describe('a new version during a run', () => {
     const problems = watchConsole(page);
     await visitAndStore(page, `${origin}/`);
     await loadStories(page);
-    await addDocs(page, STORIES);
+    await addAndSelectDocs(page, STORIES);
     // A run long enough to still be running when the update arrives; it is cancelled below.
-    await settings(page, { samples: 8, maxTokens: 400, seed: 1 });
+    await setRunSettings(page, { samples: 8, maxTokens: 400, seed: 1 });
     await page.getByTestId('question').fill('Who was happy?');
     await page.getByTestId('run-start').click();
     await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'running');

@@ -6,32 +6,13 @@
  */
 import { expect, test, type Page } from './fixtures/test';
 import { existsSync } from 'node:fs';
-import { addPastedDoc, fixtureDir, go, loadStories, watchConsole } from './fixtures/page-helpers';
+import { STORIES, addAndSelectDocs, fixtureDir, setRunSettings, go, loadStories, watchConsole } from './fixtures/page-helpers';
 
 test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}`);
 
-const STORIES = [
-  ['Lily and the kite', 'Lily had a red kite. She ran in the park and the kite went up high. The wind was strong and Lily laughed.'],
-  ['Tom and the dog', 'Tom saw a big dog near the tree. The dog was sad because it lost its ball. Tom found the ball and gave it back.'],
-  ['The little boat', 'Ben made a little boat from a box. He put it in the pond. A duck came and sat on the boat, and Ben smiled.'],
-] as const;
-
 async function addDocs(page: Page, docs: readonly (readonly [string, string])[]) {
-  for (const [title, text] of docs) await addPastedDoc(page, title, text);
-  // Clicking opens and selects; it never deselects, so clicking each selects them all.
-  for (const [title] of docs) await page.getByTestId('doc-item').filter({ hasText: title }).click();
-  for (const [title] of docs) {
-    await expect(page.getByTestId('doc-item').filter({ hasText: title })).toHaveAttribute('data-selected', 'true');
-  }
+  await addAndSelectDocs(page, docs);
   await go(page, 'compress');
-}
-
-async function settings(page: Page, s: { samples?: number; maxTokens?: number; seed?: number }) {
-  const details = page.getByTestId('run-settings');
-  if (!(await details.evaluate((el) => (el as HTMLDetailsElement).open))) await details.getByText('Compression settings').click();
-  if (s.samples !== undefined) await page.getByTestId('run-samples').fill(String(s.samples));
-  if (s.maxTokens !== undefined) await page.getByTestId('run-max-tokens').fill(String(s.maxTokens));
-  if (s.seed !== undefined) await page.getByTestId('run-seed').fill(String(s.seed));
 }
 
 const runState = (page: Page) => page.getByTestId('run-state');
@@ -56,7 +37,7 @@ test('a run compresses each passage, measures MI against log2 N, and shows per-t
   await loadStories(page);
   await addDocs(page, STORIES);
   await page.getByTestId('question').fill('Who was happy?');
-  await settings(page, { samples: 2, maxTokens: 24, seed: 3 });
+  await setRunSettings(page, { samples: 2, maxTokens: 24, seed: 3 });
   await page.getByTestId('run-start').click();
   await expect(runState(page)).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
 
@@ -109,7 +90,7 @@ test('cancel keeps the finished compressions, and resuming gives the numbers of 
   await loadStories(page);
   await addDocs(page, STORIES);
   await page.getByTestId('question').fill('What did they find?');
-  await settings(page, { samples: 2, maxTokens: 160, seed: 11 });
+  await setRunSettings(page, { samples: 2, maxTokens: 160, seed: 11 });
 
   // The reference: the same run, uninterrupted.
   await page.getByTestId('run-start').click();
@@ -140,7 +121,7 @@ test('a reload mid-run leaves it interrupted with its compressions, and it can b
   await loadStories(page);
   await addDocs(page, STORIES);
   await page.getByTestId('question').fill('Where did it happen?');
-  await settings(page, { samples: 3, maxTokens: 200, seed: 5 });
+  await setRunSettings(page, { samples: 3, maxTokens: 200, seed: 5 });
   // Reload from inside the page the moment the first compression is shown, as a crash would.
   await page.evaluate(() => {
     const observer = new MutationObserver(() => {
@@ -208,17 +189,17 @@ test('a token budget that leaves no room in the window is refused by name', asyn
   await page.goto('/');
   await loadStories(page);
   await addDocs(page, STORIES.slice(0, 2));
-  await settings(page, { maxTokens: 505 });
+  await setRunSettings(page, { maxTokens: 505 });
   await page.getByTestId('run-start').click();
   await expect(runState(page)).toHaveAttribute('data-state', 'failed');
   await expect(page.getByTestId('run-error')).toHaveAttribute('data-error-name', 'ContextTooLongError');
   // A budget beyond the window is not a number the run accepts at all.
-  await settings(page, { maxTokens: 600 });
+  await setRunSettings(page, { maxTokens: 600 });
   await page.getByTestId('run-start').click();
   await expect(page.getByTestId('run-error')).toHaveAttribute('data-error-name', 'InvalidArgumentError');
   await expect(page.getByTestId('run-error')).toContainText('from 1 to 512');
   // Nothing was lost and the engine still runs.
-  await settings(page, { maxTokens: 16 });
+  await setRunSettings(page, { maxTokens: 16 });
   await page.getByTestId('run-start').click();
   await expect(runState(page)).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
   // The question and settings of the next run survive a reload.
@@ -255,7 +236,7 @@ test('a full disk mid-run fails it by name, keeps what was saved, and it resumes
   await page.goto('/');
   await loadStories(page);
   await addDocs(page, STORIES);
-  await settings(page, { samples: 2, maxTokens: 120, seed: 2 });
+  await setRunSettings(page, { samples: 2, maxTokens: 120, seed: 2 });
   await page.evaluate(() => {
     const observer = new MutationObserver(() => {
       if (document.querySelector('[data-testid="compression-item"]')) {

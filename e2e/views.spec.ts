@@ -138,3 +138,19 @@ test('a panel that fails to render is contained: a plain message and a way out, 
   await expect(page.getByTestId('panel-error')).toHaveCount(1);
   expect(problems).toEqual([]);
 });
+
+test.describe('a view loaded on first visit', () => {
+  // Without the service worker, so the request for the view's chunk reaches the network (and
+  // this route), as on a first visit before anything was stored.
+  test.use({ serviceWorkers: 'block' });
+
+  test('whose code cannot be fetched says so in plain words, and the app goes on', async ({ page }) => {
+    await page.route(/\/assets\/CompareView-[\w-]+\.js$/, (route) => route.abort('internetdisconnected'));
+    await page.goto('/');
+    await expect(page.getByTestId('library-panel')).toHaveAttribute('data-ready', 'true');
+    await go(page, 'compare');
+    await expect(page.getByTestId('view-load-failed')).toContainText('The Compare view could not be loaded');
+    await go(page, 'documents');
+    await expect(page.getByTestId('samples-load')).toBeEnabled();
+  });
+});

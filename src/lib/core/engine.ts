@@ -53,6 +53,11 @@ export interface ModelInfo {
   architecture?: ModelArchitecture;
   /** How the model runs, when the engine can say (the ONNX engine: device, dtype, threads). */
   runtime?: EngineRuntime;
+  /**
+   * True when the server reported no window (no max_model_len): contextWindowTokens is then a
+   * placeholder that never cuts, and the server's own length check decides.
+   */
+  windowUnknown?: boolean;
   /** Where sampling happens: in this engine's own sampler (default) or on an inference server. */
   sampler?: 'engine' | 'server';
   /** host[:port] of the inference server this engine talks to, when it is one. */

@@ -39,6 +39,7 @@ export type PrecisErrorName =
   | 'ServerLocalNetworkError'
   | 'ServerTemperatureError'
   | 'ServerHostNotConfirmedError'
+  | 'ServerEmptyAnswerError'
   // The ONNX engine (src/lib/onnx/errors.ts).
   | 'ModelFormatError'
   | 'UnsupportedModelError'

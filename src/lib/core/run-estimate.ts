@@ -12,7 +12,17 @@
  *    each still goes to `onCompression` as it finishes (in completion order, one at a time).
  * 3. Scoring: for each context l, ONE `engine.score(promptIds_l, allCompressionIds, T)` call, so
  *    the context is prefilled once and reused for every compression. T is the sampling
- *    temperature (engines score T = 0 at T = 1). Ids are the sampler's own, never re-tokenised.
+ *    temperature (engines score T = 0 at T = 1). Ids are the sampler's own, never re-tokenised,
+ *    except on the proxy path below.
+ *
+ * Proxy path (`options.compressor`, a generate-only server such as Ollama): the compressor
+ * writes each compression from the chat template; the engine is then only the scorer. Each
+ * finished text is re-tokenised by the scorer at once (scorerIds, the step the sweep's fixed
+ * scorer uses), so what onCompression saves is what gets scored; prompts are the scorer's own
+ * template, checked before generation for a maxTokens compression and again before scoring for
+ * the longest re-tokenised one. The result's modelId is the compressor's, scorerModelId the
+ * scorer's. Resume, cancel and interrupt behave as above (interrupt both the compressor and
+ * the scorer).
  *
  * Edge cases (documented choices):
  * - An empty compression (zero ids: possible only with an engine that stops without emitting a
@@ -52,6 +62,7 @@ import {
 } from './estimator';
 import { COMPRESSION_TEMPLATE_VERSION, compressionPrompt } from './prompts';
 import { sampleSeed } from './rng';
+import type { TextCompressor, TextGeneration } from './text-compressor';
 
 export interface EstimateRequest {
   /** The bank: N >= 2 contexts (chunks); every compression is scored under each of them. */
@@ -97,6 +108,12 @@ export interface GeneratedCompression {
   truncated: boolean;
   /** No ids at all; its term is 0 by definition (see module note). */
   empty: boolean;
+  /**
+   * Written by a generate-only compressor (EstimateOptions.compressor): `ids` are then the
+   * scorer's re-tokenisation of `text` (scorerIds), `logprobsNats` the scorer's log-probs of
+   * them under the source context, and this holds what the server itself reported.
+   */
+  generator?: { generatedTokens: number | null; logprobsNats: number[] | null };
 }
 
 export interface ScoredCompression extends GeneratedCompression {
@@ -148,8 +165,10 @@ export interface EstimateResult {
   status: 'done';
   /** The compressor that sampled the compressions. */
   modelId: string;
-  /** The model whose log-probs were used to score (the compressor itself here). */
+  /** The model whose log-probs were used to score (the compressor itself, or the proxy scorer). */
   scorerModelId: string;
+  /** A generate-only compressor wrote the compressions (modelId is its id); the engine only scored. */
+  compressor?: { id: string; host: string };
   promptStyle: PromptStyle;
   templateVersion: string;
   question: string;
@@ -182,6 +201,7 @@ export interface EstimateCancelled {
 export interface EstimateGenerated {
   status: 'generated';
   modelId: string;
+  compressor?: { id: string; host: string };
   promptStyle: PromptStyle;
   templateVersion: string;
   contexts: { promptIds: number[] }[];
@@ -281,6 +301,23 @@ export interface GenerationOutcome {
   generationMs: number;
 }
 
+/** A finished sample before it is placed: everything but its slot and seed. */
+type Produced = Omit<GeneratedCompression, 'context' | 'sample' | 'seed'>;
+
+/**
+ * Where samples come from: an Engine sampling ids (generateCompressions) or a generate-only
+ * compressor whose text the scorer re-tokenises (the proxy path of runEstimate). `one` and
+ * `many` resolve null / report null for a sample that was interrupted.
+ */
+interface SampleSource {
+  counters(): EngineCounters;
+  one(context: number, settings: SamplingSettings, onToken: (event: TokenEvent) => void): Promise<Produced | null>;
+  many?(
+    jobs: { context: number; settings: SamplingSettings }[],
+    onResult: (index: number, produced: Produced | null) => Promise<void>,
+  ): Promise<void>;
+}
+
 /**
  * Generation (step 2 of the schedule): context-major, compression k = i*M + j seeded with
  * sampleSeed(settings.seed, k); each one goes to `hooks.onCompression` (awaited) the moment it
@@ -292,8 +329,52 @@ export async function generateCompressions(
   plan: GenerationPlan,
   hooks: EstimateHooks = {},
 ): Promise<GenerationOutcome> {
+  const produce = async (result: GenerateResult, texts: string[]): Promise<Produced | null> => {
+    if (result.stopReason === 'interrupted') return null;
+    const streamed = texts.length === result.ids.length;
+    const tokenTexts: string[] = [];
+    if (streamed) tokenTexts.push(...texts);
+    else for (const id of result.ids) tokenTexts.push(await engine.detokenize([id]));
+    return {
+      text: streamed ? texts.join('') : await engine.detokenize(result.ids),
+      tokenTexts,
+      ids: result.ids,
+      logprobsNats: result.logprobsNats,
+      stopReason: result.stopReason,
+      truncated: result.stopReason === 'length',
+      empty: result.ids.length === 0,
+    };
+  };
+  const generateMany = engine.generateMany?.bind(engine);
+  const source: SampleSource = {
+    counters: () => engine.counters(),
+    async one(i, settings, onToken) {
+      const texts: string[] = [];
+      const result = await engine.generate(plan.promptIds[i], settings, (event) => {
+        texts.push(event.text);
+        onToken(event);
+      });
+      return produce(result, texts);
+    },
+    many: generateMany
+      ? (jobs, onResult) =>
+          generateMany(
+            jobs.map((job) => ({ promptIds: plan.promptIds[job.context], settings: job.settings })),
+            async (index, result, texts) => onResult(index, await produce(result, texts)),
+          )
+      : undefined,
+  };
+  return generateSlots(source, plan.promptIds.length, plan, hooks);
+}
+
+/** The slot bookkeeping, seeds, progress and cancellation shared by every SampleSource. */
+async function generateSlots(
+  source: SampleSource,
+  n: number,
+  plan: Omit<GenerationPlan, 'promptIds'>,
+  hooks: EstimateHooks,
+): Promise<GenerationOutcome> {
   const now = hooks.now ?? Date.now;
-  const n = plan.promptIds.length;
   const m = plan.samplesPerContext;
   const settings = plan.settings;
   const slots: (GeneratedCompression | null)[] = new Array(n * m).fill(null);
@@ -305,7 +386,7 @@ export async function generateCompressions(
   }
   const finished = () => slots.filter((c): c is GeneratedCompression => c !== null);
   const startMs = now();
-  const before = engine.counters();
+  const before = source.counters();
   const total = n * m;
   const alreadyDone = finished().length;
   let done = alreadyDone;
@@ -317,48 +398,33 @@ export async function generateCompressions(
   const end = (status: 'done' | 'cancelled'): GenerationOutcome => ({
     status,
     compressions: finished(),
-    counters: diffCounters(engine.counters(), before),
+    counters: diffCounters(source.counters(), before),
     generationMs: now() - startMs,
   });
   progress();
-  const finish = async (i: number, j: number, seed: number, result: GenerateResult, texts: string[]) => {
-    const streamed = texts.length === result.ids.length;
-    const tokenTexts: string[] = [];
-    if (streamed) tokenTexts.push(...texts);
-    else for (const id of result.ids) tokenTexts.push(await engine.detokenize([id]));
-    const compression: GeneratedCompression = {
-      context: i,
-      sample: j,
-      seed,
-      text: streamed ? texts.join('') : await engine.detokenize(result.ids),
-      tokenTexts,
-      ids: result.ids,
-      logprobsNats: result.logprobsNats,
-      stopReason: result.stopReason,
-      truncated: result.stopReason === 'length',
-      empty: result.ids.length === 0,
-    };
+  const finish = async (i: number, j: number, seed: number, produced: Produced) => {
+    const compression: GeneratedCompression = { context: i, sample: j, seed, ...produced };
     slots[i * m + j] = compression;
     await hooks.onCompression?.(compression);
     done++;
     progress();
   };
-  if (engine.generateMany) {
+  if (source.many) {
     // Parallel (a server): every missing sample at once; each is saved as it finishes.
     if (hooks.signal?.aborted) return end('cancelled');
     const jobs: { i: number; j: number; seed: number }[] = [];
     for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) if (!slots[i * m + j]) jobs.push({ i, j, seed: sampleSeed(settings.seed, i * m + j) });
     let interrupted = false;
-    await engine.generateMany(
-      jobs.map((job) => ({ promptIds: plan.promptIds[job.i], settings: { ...settings, seed: job.seed } })),
-      async (index, result, texts) => {
-        if (result.stopReason === 'interrupted' || hooks.signal?.aborted) {
+    await source.many(
+      jobs.map((job) => ({ context: job.i, settings: { ...settings, seed: job.seed } })),
+      async (index, produced) => {
+        if (produced === null || hooks.signal?.aborted) {
           interrupted = true;
           return;
         }
         const { i, j, seed } = jobs[index];
-        result.ids.forEach((id, t) => hooks.onToken?.(i, j, { id, text: texts[t] ?? '', logprobNats: result.logprobsNats[t], index: t }));
-        await finish(i, j, seed, result, texts);
+        produced.ids.forEach((id, t) => hooks.onToken?.(i, j, { id, text: produced.tokenTexts[t] ?? '', logprobNats: produced.logprobsNats[t], index: t }));
+        await finish(i, j, seed, produced);
       },
     );
     if (interrupted) return end('cancelled');
@@ -369,13 +435,9 @@ export async function generateCompressions(
       if (slots[k]) continue;
       if (hooks.signal?.aborted) return end('cancelled');
       const seed = sampleSeed(settings.seed, k);
-      const texts: string[] = [];
-      const result = await engine.generate(plan.promptIds[i], { ...settings, seed }, (event) => {
-        texts.push(event.text);
-        hooks.onToken?.(i, j, event);
-      });
-      if (result.stopReason === 'interrupted') return end('cancelled');
-      await finish(i, j, seed, result, texts);
+      const produced = await source.one(i, { ...settings, seed }, (event) => hooks.onToken?.(i, j, event));
+      if (produced === null) return end('cancelled');
+      await finish(i, j, seed, produced);
     }
   }
   return end('done');
@@ -494,30 +556,65 @@ export function termsOf(perToken: number[][], source: number): { scoresNats: num
   };
 }
 
+/**
+ * The proxy-scorer step: a compression's TEXT re-tokenised by the scorer's own tokenizer, plus
+ * the scorer's first stop id when the compression ended with a stop (so "the text ended here"
+ * is scored too). Shared by the sweep's fixed scorer and runEstimate with a generate-only
+ * compressor: these are exactly the ids that get scored.
+ */
+export async function scorerIds(scorer: Engine, text: string, stopReason: StopReason | string): Promise<number[]> {
+  const ids = [...(await scorer.tokenize(text))];
+  if (stopReason === 'stop' && scorer.info.stopIds.length > 0) ids.push(scorer.info.stopIds[0]);
+  return ids;
+}
+
+/** Room every scorer prompt must leave: the longest re-tokenised compression (at least 1 token). */
+export function scoringRoom(ids: readonly number[][]): number {
+  return Math.max(1, ...ids.map((x) => x.length));
+}
+
+/** Options of runEstimate beyond the request. */
+export interface EstimateOptions {
+  /**
+   * A generate-only compressor: it writes the compressions from the chat template, and the
+   * engine passed to runEstimate only scores them (re-tokenising each text: scorerIds).
+   */
+  compressor?: TextCompressor;
+}
+
 /** Run one estimate. See the module note for the schedule, edge cases and cancellation. */
 export async function runEstimate(
   engine: Engine,
   request: EstimateRequest,
   hooks: EstimateHooks = {},
+  options: EstimateOptions = {},
 ): Promise<EstimateOutcome> {
   validate(request);
-  const n = request.contexts.length;
   const m = request.samplesPerContext;
   const settings = { ...request.settings };
+  const compressor = options.compressor;
+  // The scorer's prompts; with a generate-only compressor this is also the check, before any
+  // text is written, that every context fits the scorer's window with a maxTokens compression.
   const promptIds = await buildPromptIds(engine, request);
   const counters: EstimateCounters = { generation: { ...ZERO_COUNTERS }, scoring: { ...ZERO_COUNTERS } };
   const timings: EstimateTimings = { generationMs: 0, scoringMs: 0 };
 
-  const gen = await generateCompressions(engine, { promptIds, samplesPerContext: m, settings, resume: request.resume }, hooks);
+  const plan = { samplesPerContext: m, settings, resume: request.resume };
+  const gen = compressor
+    ? await generateSlots(proxySource(compressor, engine, request, promptIds), request.contexts.length, plan, hooks)
+    : await generateCompressions(engine, { promptIds, ...plan }, hooks);
   counters.generation = gen.counters;
   timings.generationMs = gen.generationMs;
   if (gen.status === 'cancelled') {
     return { status: 'cancelled', phase: 'generating', compressions: gen.compressions, counters, timings };
   }
+  const modelId = compressor ? compressor.id : engine.info.id;
+  const compressorInfo = compressor ? { compressor: { id: compressor.id, host: compressor.host } } : {};
   if (request.generateOnly) {
     return {
       status: 'generated',
-      modelId: engine.info.id,
+      modelId,
+      ...compressorInfo,
       promptStyle: engine.info.promptStyle,
       templateVersion: COMPRESSION_TEMPLATE_VERSION,
       contexts: promptIds.map((ids) => ({ promptIds: ids })),
@@ -528,10 +625,14 @@ export async function runEstimate(
   }
 
   const generated = gen.compressions;
+  // A re-tokenised text may be longer than maxTokens scorer tokens: check the window again.
+  const scoringPrompts = compressor
+    ? await promptIdsFor(engine, request.contexts, request.question, scoringRoom(generated.map((c) => c.ids)), request.sentenceBudget)
+    : promptIds;
   const scored = await scoreUnderContexts(
     engine,
     generated.map((c) => c.ids),
-    [{ promptIds, members: generated.map((_, k) => k) }],
+    [{ promptIds: scoringPrompts, members: generated.map((_, k) => k) }],
     settings.temperature,
     hooks,
   );
@@ -540,8 +641,23 @@ export async function runEstimate(
   if (scored.status === 'cancelled') {
     return { status: 'cancelled', phase: 'scoring', compressions: generated, counters, timings };
   }
+  return assembleResult(request, engine, modelId, compressorInfo, scoringPrompts, generated, scored.perToken, counters, timings);
+}
 
-  const compressions: ScoredCompression[] = generated.map((c, k) => ({ ...c, ...termsOf(scored.perToken[k], c.context) }));
+function assembleResult(
+  request: EstimateRequest,
+  scorer: Engine,
+  modelId: string,
+  compressorInfo: Pick<EstimateResult, 'compressor'>,
+  promptIds: number[][],
+  generated: GeneratedCompression[],
+  perToken: number[][][],
+  counters: EstimateCounters,
+  timings: EstimateTimings,
+): EstimateResult {
+  const n = request.contexts.length;
+  const settings = { ...request.settings };
+  const compressions: ScoredCompression[] = generated.map((c, k) => ({ ...c, ...termsOf(perToken[k], c.context) }));
   const byContext = (pick: (c: ScoredCompression) => number) =>
     Array.from({ length: n }, (_, i) => compressions.filter((c) => c.context === i).map(pick));
   const summary = summarizeTerms(
@@ -550,13 +666,14 @@ export async function runEstimate(
   );
   return {
     status: 'done',
-    modelId: engine.info.id,
-    scorerModelId: engine.info.id,
-    promptStyle: engine.info.promptStyle,
+    modelId,
+    scorerModelId: scorer.info.id,
+    ...compressorInfo,
+    promptStyle: scorer.info.promptStyle,
     templateVersion: COMPRESSION_TEMPLATE_VERSION,
     question: request.question,
     sentenceBudget: request.sentenceBudget ?? null,
-    samplesPerContext: m,
+    samplesPerContext: request.samplesPerContext,
     settings,
     contexts: promptIds.map((ids) => ({ promptIds: ids })),
     compressions,
@@ -565,8 +682,67 @@ export async function runEstimate(
       truncated: compressions.filter((c) => c.truncated).length,
       empty: compressions.filter((c) => c.empty).length,
     },
-    warnings: warningsFor(settings),
+    warnings: [...warningsFor(settings), ...(compressorInfo.compressor ? [proxyWarning(compressorInfo.compressor.id, scorer.info.id)] : [])],
     counters,
     timings,
+  };
+}
+
+function proxyWarning(compressorId: string, scorerId: string): string {
+  return (
+    `Written by ${compressorId}, scored by ${scorerId}: the scorer re-tokenised each compression's text, so this MI is ` +
+    "about the text as the scorer reads it, not about the writer's own distribution."
+  );
+}
+
+/**
+ * Samples from a generate-only compressor (chat messages, the server's template), each turned
+ * into the scorer's ids at once (scorerIds), so a saved compression holds exactly the ids that
+ * will be scored. `logprobsNats` then holds the scorer's teacher-forced log-probs of those ids
+ * under the source context (one scoring call per compression: 1/N of the scoring work again),
+ * and `generator` keeps the server's own numbers.
+ */
+function proxySource(compressor: TextCompressor, scorer: Engine, request: EstimateRequest, scorerPrompts: number[][]): SampleSource {
+  const prompts = request.contexts.map((x) => compressionPrompt('chat', x, request.question, { sentenceBudget: request.sentenceBudget }));
+  const toScorer = async (context: number, g: TextGeneration): Promise<Produced | null> => {
+    if (g.stopReason === 'interrupted') return null;
+    const ids = await scorerIds(scorer, g.text, g.stopReason);
+    const tokenTexts: string[] = [];
+    for (const id of ids) tokenTexts.push(scorer.info.stopIds.includes(id) ? '' : await scorer.detokenize([id]));
+    let logprobsNats: number[] = [];
+    if (ids.length > 0) {
+      try {
+        [logprobsNats] = await scorer.score(scorerPrompts[context], [ids], request.settings.temperature);
+      } catch (err) {
+        if (errorName(err) === 'InterruptedError') return null;
+        throw err;
+      }
+    }
+    return {
+      text: g.text,
+      tokenTexts,
+      ids,
+      logprobsNats,
+      stopReason: g.stopReason,
+      truncated: g.stopReason === 'length',
+      empty: ids.length === 0,
+      generator: { generatedTokens: g.generatedTokens, logprobsNats: g.logprobsNats },
+    };
+  };
+  const generateMany = compressor.generateMany?.bind(compressor);
+  return {
+    counters: () => scorer.counters(),
+    async one(context, settings, onToken) {
+      let index = 0;
+      const g = await compressor.generate(prompts[context], settings, (text) => onToken({ id: -1, text, logprobNats: Number.NaN, index: index++ }));
+      return toScorer(context, g);
+    },
+    many: generateMany
+      ? (jobs, onResult) =>
+          generateMany(
+            jobs.map((job) => ({ prompt: prompts[job.context], settings: job.settings })),
+            async (index, g) => onResult(index, await toScorer(jobs[index].context, g)),
+          )
+      : undefined,
   };
 }

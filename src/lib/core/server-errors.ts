@@ -38,8 +38,24 @@ export class ServerHttpError extends PrecisError {
 }
 
 export class ServerAuthError extends PrecisError {
-  constructor(readonly host: string, readonly status: number) {
-    super('ServerAuthError', `The server at ${host} refused the API key (HTTP ${status}). Check the key the server was started with (vLLM and SGLang: --api-key).`);
+  constructor(readonly host: string, readonly status: number, hint = 'vLLM and SGLang: --api-key') {
+    super('ServerAuthError', `The server at ${host} refused the API key (HTTP ${status}). Check the key the server was started with (${hint}).`);
+  }
+}
+
+/** Where each server kind's API key is set, for ServerAuthError. */
+export function authHint(kind: ServerKind): string {
+  switch (kind) {
+    case 'llama-server':
+      return 'llama-server: --api-key';
+    case 'lmstudio':
+      return 'LM Studio: "Require Authentication" in the server settings';
+    case 'ollama':
+      return 'Ollama itself has no keys: a proxy in front of it asked for one';
+    case 'openai-chat':
+      return 'the key the endpoint expects';
+    default:
+      return 'vLLM and SGLang: --api-key';
   }
 }
 
@@ -79,11 +95,11 @@ export function corsSwitch(kind: ServerKind, origin: string): string {
     case 'sglang':
       return 'SGLang allows every origin by default; check a proxy in front of it';
     case 'ollama':
-      return `set OLLAMA_ORIGINS=${origin} before starting Ollama`;
+      return `set OLLAMA_ORIGINS=${origin} in the environment of the Ollama server and restart it (it allows only localhost, 127.0.0.1 and 0.0.0.0 origins by default)`;
     case 'lmstudio':
-      return 'turn on "Enable CORS" in LM Studio\'s server settings';
+      return 'turn on "Enable CORS" in LM Studio\'s Developer tab (server settings), or start the server with `lms server start --cors`';
     case 'llama-server':
-      return 'llama-server answers CORS by default; if a proxy strips it, allow the origin there';
+      return 'llama-server allows every origin by itself (it has no CORS switch); a proxy in front of it must pass the CORS headers through';
     default:
       return `allow the origin ${origin} in the server's CORS settings`;
   }
@@ -122,6 +138,19 @@ export class ServerTemperatureError extends PrecisError {
       'ServerTemperatureError',
       `vLLM and SGLang return prompt log-probabilities of the raw logits (temperature 1), so a server cannot score at temperature ${temperature}. ` +
         'Sample at temperature 1 (or 0) to measure MI with a server scorer.',
+    );
+  }
+}
+
+/** A generate-only server answered without any text. */
+export class ServerEmptyAnswerError extends PrecisError {
+  constructor(readonly host: string, finishReason: string | null, thoughtOnly: boolean) {
+    super(
+      'ServerEmptyAnswerError',
+      `The server at ${host} answered with no text (finish_reason ${finishReason ?? 'missing'}).` +
+        (thoughtOnly
+          ? ' The model wrote only its reasoning ("thinking"), which used the budget: turn thinking off for this model or raise the token budget.'
+          : ' Check that the model is a chat model and that the token budget is not too small.'),
     );
   }
 }

@@ -101,6 +101,12 @@ export interface ServerStats {
   sglangConvention: SglangScoreStats['convention'];
 }
 
+/**
+ * The window assumed when neither /tokenize nor /v1/models reports max_model_len: large enough
+ * never to cut a passage or a budget, so the server's own length check (a named 400) decides.
+ */
+export const UNKNOWN_WINDOW_TOKENS = 1 << 30;
+
 /** A short known text and continuation used by the capability check. */
 const PROBE_PROMPT = 'Once upon a time';
 const PROBE_CONTINUATION = ' there was a little girl named Lily.';
@@ -170,17 +176,29 @@ export class ServerEngine implements Engine {
     }
     const bare = await engine.tokenizeRaw(PROBE_PROMPT, false);
     const bos = probe.tokens.length === bare.tokens.length + 1 ? probe.tokens[0] : null;
-    const window = probe.maxModelLen ?? listed ?? 0;
-    engine.info = { ...engine.info, contextWindowTokens: window, bosId: bos };
+    const known = probe.maxModelLen ?? listed;
+    // Without a reported max_model_len the server itself enforces its window (its 400 is
+    // reported by name); the engine says so rather than refusing a server that can score.
+    const window = known !== null && known > 0 ? known : UNKNOWN_WINDOW_TOKENS;
+    engine.info = { ...engine.info, contextWindowTokens: window, bosId: bos, ...(window === UNKNOWN_WINDOW_TOKENS ? { windowUnknown: true } : {}) };
     engine.charsPerToken = Math.max(1, PROBE_PROMPT.length / Math.max(1, bare.tokens.length));
     await engine.checkScoring(probe.tokens);
-    if (window <= 0) throw new ServerResponseError(engine.host, 'neither /tokenize nor /v1/models reported max_model_len, so prompt lengths cannot be checked.');
     return engine;
   }
 
-  /** The served model must be listed; returns its max_model_len when the list gives one. */
+  /**
+   * The served model must be listed; returns its max_model_len when the list gives one. A server
+   * without GET /v1/models (a native-API-only deployment answers 404 or 405) is not refused for
+   * that: the model name is then checked by the server on every request.
+   */
   private async checkModel(): Promise<number | null> {
-    const answer = await this.http.get('/v1/models');
+    let answer: unknown;
+    try {
+      answer = await this.http.get('/v1/models');
+    } catch (err) {
+      if (errorName(err) === 'ServerHttpError' && [404, 405].includes((err as ServerHttpError).status)) return null;
+      throw err;
+    }
     const { ids, maxModelLen } = parseModelList(this.host, answer);
     if (!ids.includes(this.config.servedModel)) throw new ServerModelNotServedError(this.host, this.config.servedModel, ids);
     return maxModelLen.get(this.config.servedModel) ?? null;

@@ -6,9 +6,10 @@
  * permission refused, a CORS refusal (the server answers a no-cors probe), or a server that is
  * down.
  */
-import { InterruptedError } from '../../../src/lib/core/errors';
+import { InterruptedError, PrecisError } from '../../../src/lib/core/errors';
 import {
   ServerAuthError,
+  authHint,
   ServerCorsError,
   ServerHttpError,
   ServerLocalNetworkError,
@@ -91,7 +92,22 @@ export class ServerHttp {
     return this.request('POST', path, body);
   }
 
-  private async request(method: 'GET' | 'POST', path: string, body: unknown): Promise<unknown> {
+  /**
+   * POST and read the answer as it streams: `read` gets the response once its status is 2xx
+   * and `touch`, to call whenever bytes arrive (the deadline is then the longest silence, not
+   * the whole answer). Retries, named HTTP errors and browser failure classes are as for post.
+   * A connection that drops while `read` is reading is a ServerResponseError.
+   */
+  postStream<T>(path: string, body: unknown, read: (response: Response, touch: () => void) => Promise<T>): Promise<T> {
+    return this.request('POST', path, body, read) as Promise<T>;
+  }
+
+  private async request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    read?: (response: Response, touch: () => void) => Promise<T>,
+  ): Promise<unknown> {
     const { retries = 4, backoffMs = 500 } = this.options;
     const url = this.options.root + path;
     this.refuseMixedContent(url);
@@ -99,12 +115,20 @@ export class ServerHttp {
       const controller = new AbortController();
       this.controllers.add(controller);
       let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort();
-      }, this.options.timeoutMs);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const touch = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          timedOut = true;
+          controller.abort();
+        }, this.options.timeoutMs);
+      };
+      touch();
+      const settle = () => {
+        clearTimeout(timer);
+        this.controllers.delete(controller);
+      };
       let response: Response;
-      let text: string;
       try {
         this.stats.requests++;
         const headers: Record<string, string> = {};
@@ -116,34 +140,44 @@ export class ServerHttp {
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: controller.signal,
         });
-        text = await response.text();
       } catch (err) {
+        settle();
         if (timedOut) throw new ServerTimeoutError(this.host, this.options.timeoutMs);
         if (controller.signal.aborted) throw new InterruptedError('The server request');
         throw await this.classifyNetworkError(url, err);
-      } finally {
-        clearTimeout(timer);
-        this.controllers.delete(controller);
       }
-      if ((response.status === 429 || response.status === 503) && attempt < retries) {
-        this.stats.retries++;
-        const after = Number(response.headers.get('retry-after'));
-        const waitMs = Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 30_000) : Math.min(backoffMs * 2 ** attempt, 8000);
-        await sleep(waitMs);
-        continue;
-      }
-      if (!response.ok) throw this.httpError(response.status, text);
       try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        throw new ServerResponseError(this.host, `${path} did not return JSON (${text.slice(0, 80).replace(/\s+/g, ' ')}…).`);
+        if ((response.status === 429 || response.status === 503) && attempt < retries) {
+          await response.text().catch(() => '');
+          settle();
+          this.stats.retries++;
+          const after = Number(response.headers.get('retry-after'));
+          const waitMs = Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 30_000) : Math.min(backoffMs * 2 ** attempt, 8000);
+          await sleep(waitMs);
+          continue;
+        }
+        if (read && response.ok) return await read(response, touch);
+        const text = await response.text();
+        if (!response.ok) throw this.httpError(response.status, text);
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          throw new ServerResponseError(this.host, `${path} did not return JSON (${text.slice(0, 80).replace(/\s+/g, ' ')}…).`);
+        }
+      } catch (err) {
+        if (timedOut) throw new ServerTimeoutError(this.host, this.options.timeoutMs);
+        if (controller.signal.aborted) throw new InterruptedError('The server request');
+        if (err instanceof PrecisError) throw err;
+        throw new ServerResponseError(this.host, `the connection dropped while ${path} was answering (${err instanceof Error ? err.message : String(err)}).`);
+      } finally {
+        settle();
       }
     }
   }
 
   private httpError(status: number, text: string): Error {
     const message = serverMessage(text);
-    if (status === 401 || status === 403) return new ServerAuthError(this.host, status);
+    if (status === 401 || status === 403) return new ServerAuthError(this.host, status, authHint(this.options.kind));
     if (status === 404 && this.options.model && /model/i.test(message)) {
       return new ServerModelNotServedError(this.host, this.options.model, []);
     }

@@ -178,3 +178,42 @@ describe.skipIf(!fixturePresent)('server engine against fixture servers backed b
 });
 
 afterAll(() => undefined);
+
+describe.skipIf(!fixturePresent)('a server with only the endpoints the wire formats need', () => {
+  // No GET /v1/models and no max_model_len in /tokenize: as a native-API-only deployment (or an
+  // independent implementation of the scoring endpoints) may answer.
+  const bare = (inner: typeof fetch): typeof fetch => async (input, init) => {
+    const url = String(input instanceof Request ? input.url : input);
+    if (url.endsWith('/v1/models')) return new Response(JSON.stringify({ detail: 'Not Found' }), { status: 404, headers: { 'content-type': 'application/json' } });
+    const res = await inner(input, init);
+    if (!url.endsWith('/tokenize')) return res;
+    const body = (await res.json()) as Record<string, unknown>;
+    delete body.max_model_len;
+    return new Response(JSON.stringify(body), { status: res.status, headers: { 'content-type': 'application/json' } });
+  };
+
+  for (const kind of ['vllm', 'sglang'] as const) {
+    it(`${kind}: connects, says the window is unknown, and scores as the reference engine does`, async () => {
+      await withFixture({ kind }, async (server) => {
+        const engine = await connect(server, { kind, fetch: bare(fetch) });
+        expect(engine.info.windowUnknown).toBe(true);
+        const ref = reference!;
+        const prompt = ref.promptIds(PROMPT);
+        const cont = ref.tokenize(' He ran to the park.');
+        const [want] = await ref.score(prompt, [cont], 1);
+        const [got] = await engine.score(prompt, [cont], 1);
+        got.forEach((v, t) => expect(Math.abs(v - want[t])).toBeLessThan(1e-9));
+      });
+    });
+  }
+
+  it('a prompt beyond the real window is refused by the server, by name', async () => {
+    await withFixture({ kind: 'vllm' }, async (server) => {
+      const engine = await connect(server, { fetch: bare(fetch) });
+      const long = Array.from({ length: reference!.info.contextWindowTokens + 8 }, (_, i) => 300 + (i % 50));
+      const err = await engine.score([1, ...long], [[300, 301]], 1).catch((e: unknown) => e);
+      expect((err as Error).name).toBe('ServerHttpError');
+      expect((err as Error).message).toMatch(/maximum context length/);
+    });
+  });
+});

@@ -33,6 +33,8 @@ import {
   generateCompressions,
   promptIdsFor,
   scoreUnderContexts,
+  scorerIds,
+  scoringRoom,
   termsOf,
   type CancelSignal,
   type GeneratedCompression,
@@ -344,14 +346,9 @@ export async function runSweep(plan: SweepPlan, state: SweepOutput, deps: SweepD
   const scoreRun = async (engine: Engine, cfg: ConfigOut, run: RunOut): Promise<boolean> => {
     const ids: number[][] = [];
     for (const c of run.compressions) {
-      if (!proxy) ids.push(c.generatedIds);
-      else {
-        const re = [...(await engine.tokenize(c.text))];
-        if (c.stopReason === 'stop' && engine.info.stopIds.length > 0) re.push(engine.info.stopIds[0]);
-        ids.push(re);
-      }
+      ids.push(proxy ? await scorerIds(engine, c.text, c.stopReason) : c.generatedIds);
     }
-    const room = proxy ? Math.max(1, ...ids.map((x) => x.length)) : cfg.maxTokens;
+    const room = proxy ? scoringRoom(ids) : cfg.maxTokens;
     const sb = sentenceBudget(cfg.budget);
     const byQuestion = new Map<string, number[][]>();
     for (const q of questionsOf()) byQuestion.set(q, await promptIdsFor(engine, plan.bank, q, room, sb));
