@@ -51,6 +51,7 @@ import {
   vllmGenerateBody,
   vllmScoreBody,
   type ServerGeneration,
+  type SglangLogprobStart,
   type SglangScoreStats,
   type VllmScoring,
 } from './wire';
@@ -73,6 +74,11 @@ export interface ServerEngineConfig {
   timeoutMs?: number;
   /** vLLM: teacher forcing through echo (default) or prompt_logprobs. */
   vllmScoring?: VllmScoring;
+  /**
+   * SGLang: logprob_start_len at the continuation (default; keeps the context in the prefix
+   * cache) or 'zero' (the paper's 0: no reuse). Same numbers either way.
+   */
+  sglangLogprobStart?: SglangLogprobStart;
   retries?: number;
   backoffMs?: number;
   fetch?: typeof fetch;
@@ -372,7 +378,8 @@ export class ServerEngine implements Engine {
       const maxTokens = this.scoreMaxTokens;
       try {
         if (kind === 'sglang') {
-          return parseSglangScores(this.host, await this.http.post('/generate', sglangScoreBody(sequences, promptLength, maxTokens)), sequences, promptLength, this.sglang);
+          const mode = this.config.sglangLogprobStart ?? 'continuation';
+          return parseSglangScores(this.host, await this.http.post('/generate', sglangScoreBody(sequences, promptLength, maxTokens, mode)), sequences, promptLength, this.sglang, mode);
         }
         const mode = this.config.vllmScoring ?? 'echo';
         return parseVllmScores(this.host, await this.http.post('/v1/completions', vllmScoreBody(servedModel, sequences, mode, maxTokens)), sequences, promptLength, mode);

@@ -39,6 +39,8 @@ describe.skipIf(!fixturePresent)('server engine against fixture servers backed b
     ['vLLM prompt_logprobs', { kind: 'vllm' }, { vllmScoring: 'prompt_logprobs' }],
     ['SGLang, first entry null', { kind: 'sglang', convention: 'null-first' }, { kind: 'sglang' }],
     ['SGLang, first entry dropped', { kind: 'sglang', convention: 'dropped-first' }, { kind: 'sglang' }],
+    ['SGLang, logprob_start_len 0 (the paper\'s), first entry null', { kind: 'sglang', convention: 'null-first' }, { kind: 'sglang', sglangLogprobStart: 'zero' }],
+    ['SGLang, logprob_start_len 0 (the paper\'s), first entry dropped', { kind: 'sglang', convention: 'dropped-first' }, { kind: 'sglang', sglangLogprobStart: 'zero' }],
   ];
   for (const [name, fixture, config] of cases) {
     it(`${name}: prompt ids and scores equal the reference engine's`, async () => {
@@ -56,10 +58,16 @@ describe.skipIf(!fixturePresent)('server engine against fixture servers backed b
         if (config.kind === 'sglang') {
           const stats = engine.serverStats();
           expect(stats.sglangConvention).toBe(fixture.convention);
-          // The context stays in the prefix cache: every sequence after the first reuses it.
-          expect(stats.cachedTokens).toBeGreaterThanOrEqual((conts.length - 1) * (refPrompt.length - 1));
           const body = JSON.parse(server.requests.filter((r) => r.path === '/generate').at(-1)!.body);
-          expect(body.logprob_start_len).toBe(refPrompt.length - 1);
+          if (config.sglangLogprobStart === 'zero') {
+            // The paper's setting: the cache is reused only up to position 0, so never.
+            expect(stats.cachedTokens).toBe(0);
+            expect(body.logprob_start_len).toBe(0);
+          } else {
+            // The context stays in the prefix cache: every sequence after the first reuses it.
+            expect(stats.cachedTokens).toBeGreaterThanOrEqual((conts.length - 1) * (refPrompt.length - 1));
+            expect(body.logprob_start_len).toBe(refPrompt.length - 1);
+          }
         }
       });
     });

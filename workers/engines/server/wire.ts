@@ -197,12 +197,23 @@ export function parseVllmGeneration(host: string, answer: unknown, idsAsTokens: 
 
 // ---------------------------------------------------------------- SGLang
 
-export function sglangScoreBody(sequences: number[][], promptLength: number, maxNewTokens: 0 | 1): Record<string, unknown> {
+/**
+ * Where SGLang's log-probs (and the end of its prefix-cache reuse) start: 'continuation' (the
+ * default) = prompt length − 1, so the context stays cached; 'zero' = 0, the paper's setting,
+ * which recomputes every prompt (kept for comparison: bench/server.ts).
+ */
+export type SglangLogprobStart = 'continuation' | 'zero';
+
+export function sglangStartOf(promptLength: number, mode: SglangLogprobStart = 'continuation'): number {
+  return mode === 'zero' ? 0 : Math.max(0, promptLength - 1);
+}
+
+export function sglangScoreBody(sequences: number[][], promptLength: number, maxNewTokens: 0 | 1, mode: SglangLogprobStart = 'continuation'): Record<string, unknown> {
   return {
     input_ids: sequences,
     sampling_params: { max_new_tokens: maxNewTokens, temperature: 1, top_p: 1, top_k: -1 },
     return_logprob: true,
-    logprob_start_len: Math.max(0, promptLength - 1),
+    logprob_start_len: sglangStartOf(promptLength, mode),
     return_text_in_logprobs: false,
   };
 }
@@ -220,9 +231,16 @@ function sglangItems(host: string, answer: unknown, count: number): Record<strin
   return items.map((it, i) => (isRecord(it) && isRecord(it.meta_info) ? it : fail(host, `result ${i} has no meta_info.`)));
 }
 
-export function parseSglangScores(host: string, answer: unknown, sequences: number[][], promptLength: number, stats: SglangScoreStats): number[][] {
+export function parseSglangScores(
+  host: string,
+  answer: unknown,
+  sequences: number[][],
+  promptLength: number,
+  stats: SglangScoreStats,
+  mode: SglangLogprobStart = 'continuation',
+): number[][] {
   const items = sglangItems(host, answer, sequences.length);
-  const start = Math.max(0, promptLength - 1);
+  const start = sglangStartOf(promptLength, mode);
   return sequences.map((seq, r) => {
     const meta = items[r].meta_info as Record<string, unknown>;
     if (typeof meta.cached_tokens === 'number') stats.cachedTokens += meta.cached_tokens;
