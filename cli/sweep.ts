@@ -39,6 +39,19 @@ correlation of MI with accuracy.
 Usage:
   npm run --silent sweep -- --config FILE.json [--out FILE.json]
 
+Config (paths are relative to the working directory, or else to the config file):
+  {"engine": "reference", "models": ["../shared/models/stories260K"], "contexts": "FILE.jsonl",
+   "question": "Q", "budgets": [16, 32], "temperatures": [1], "samples": 1, "seeds": [0, 1],
+   "scorer": "self" | "<model dir>",
+   "eval": {"items": "FILE.jsonl|FILE.csv", "predictor": {"baseURL": "...", "model": "...", "apiKeyEnv": "NAME"},
+            "judge": "exact" | "choice" | "llm"}}
+  optional: "budgetUnit": "sentences" with "maxTokens" (token cap); "passageChars": split each
+  context at paragraphs, then sentences, into passages of at most this many characters;
+  "costModel" (predictor model to price without eval, default gpt-4o);
+  eval: "judgeEndpoint" {baseURL, model, apiKeyEnv} (default: the predictor), "baselines":
+  ["none"] (default) and/or "raw" (needs "sendRawContext": true: raw text leaves the device).
+  contexts lines are {"text": ...}; with eval the bank is the items' distinct contexts.
+
 On an inference server (vLLM or SGLang; the same fields otherwise):
   {"engine": "vllm" | "sglang", "baseURL": "http://127.0.0.1:8000", "servedModel": "NAME",
    (or "models": ["NAME", ...], several served names on the same server or router)
@@ -53,19 +66,6 @@ On an inference server (vLLM or SGLang; the same fields otherwise):
   A scorer that is an existing folder is a local model; any other name is served. A server that
   cannot score (llama-server, Ollama) is refused with ServerCannotScoreError. The address is not
   part of the plan, so an --out file resumes against the same models at another address.
-
-Config (paths are relative to the working directory, or else to the config file):
-  {"engine": "reference", "models": ["../shared/models/stories260K"], "contexts": "FILE.jsonl",
-   "question": "Q", "budgets": [16, 32], "temperatures": [1], "samples": 1, "seeds": [0, 1],
-   "scorer": "self" | "<model dir>",
-   "eval": {"items": "FILE.jsonl|FILE.csv", "predictor": {"baseURL": "...", "model": "...", "apiKeyEnv": "NAME"},
-            "judge": "exact" | "choice" | "llm"}}
-  optional: "budgetUnit": "sentences" with "maxTokens" (token cap); "passageChars": split each
-  context at paragraphs, then sentences, into passages of at most this many characters;
-  "costModel" (predictor model to price without eval, default gpt-4o);
-  eval: "judgeEndpoint" {baseURL, model, apiKeyEnv} (default: the predictor), "baselines":
-  ["none"] (default) and/or "raw" (needs "sendRawContext": true: raw text leaves the device).
-  contexts lines are {"text": ...}; with eval the bank is the items' distinct contexts.
 
 Output: {"configs": [{"model", "budget", "temperature", "miBitsMean", "miBitsSpread",
   "ceilingBits", "bitsPerTokenMean", "meanTokens", "wallMs", "tokensPerSecond",
