@@ -13,7 +13,7 @@ import { loadFixture } from '../cli/fixture';
 import { resetFakeOpenAI } from './fixtures/fake-openai-client';
 import { expectRawTextOnlyAt, sendToFakePredictor, watchRequests } from './fixtures/privacy-checks';
 import { startInferenceFixture, type FixtureServer } from './fixtures/inference-server';
-import { addAndSelectDocs, fixtureDir, go, loadStories, setRunSettings } from './fixtures/page-helpers';
+import { STORIES, addAndSelectDocs, cancelAfterFirstCompression, fixtureDir, go, loadStories, setRunSettings } from './fixtures/page-helpers';
 
 test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}: the chat fixture needs the model`);
 
@@ -21,15 +21,19 @@ test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDi
 const base = Number(process.env.PRECIS_CHAT_FIXTURE_PORT ?? 8981);
 let ollama: FixtureServer;
 let lmstudio: FixtureServer;
+/** An Ollama that streams slowly, so a Cancel lands mid-run. */
+let slow: FixtureServer;
 
 test.beforeAll(async () => {
   ollama = await startInferenceFixture({ kind: 'ollama', engine: loadFixture(), port: base, servedModel: 'stories260K:latest' });
   // LM Studio with "Enable CORS" off, its default.
   lmstudio = await startInferenceFixture({ kind: 'lmstudio', engine: loadFixture(), port: base + 1 });
+  slow = await startInferenceFixture({ kind: 'ollama', engine: loadFixture(), port: base + 2, chunkDelayMs: 15 });
 });
 test.afterAll(async () => {
   await ollama?.close();
   await lmstudio?.close();
+  await slow?.close();
 });
 
 test('an Ollama compressor on loopback writes, the in-page engine scores; raw text reaches only it; the predictor gets compressions', async ({ context, page, baseURL }) => {
@@ -113,4 +117,41 @@ test('an Ollama compressor on loopback writes, the in-page engine scores; raw te
   expect(chats.every((r) => r.origin === appOrigin)).toBe(true);
   // ... and the predictor got compressions, never the canary.
   await expectRawTextOnlyAt(seen, canary, ollama.url, appOrigin, [lmstudio.url]);
+});
+
+test('a run written by a generate-only server cancels keeping what finished, and resumes to the numbers of an uninterrupted run', async ({ page }) => {
+  test.setTimeout(180_000);
+  await page.goto('/');
+  await addAndSelectDocs(page, STORIES);
+  await loadStories(page);
+  await page.getByTestId('chat-kind').selectOption('ollama');
+  await page.getByTestId('chat-base-url').fill(slow.url);
+  await page.getByTestId('chat-model').fill('stories260K');
+  await page.getByTestId('chat-concurrency').fill('1');
+  await page.getByTestId('chat-connect').click();
+  await expect(page.getByTestId('chat-ready')).toHaveAttribute('data-id', 'ollama:stories260K');
+  await page.getByTestId('question').fill('Who is in the story?');
+  await setRunSettings(page, { samples: 2, maxTokens: 20, seed: 5 });
+
+  await page.getByTestId('run-start').click();
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+  const uninterrupted = Number(await page.getByTestId('mi-bits').getAttribute('data-value'));
+  const texts = await page.getByTestId('compression').allTextContents();
+  expect(texts).toHaveLength(6);
+
+  await cancelAfterFirstCompression(page);
+  await page.getByTestId('run-start').click();
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'cancelled', { timeout: 60_000 });
+  const kept = await page.getByTestId('compression').count();
+  expect(kept).toBeGreaterThanOrEqual(1);
+  expect(kept).toBeLessThan(6);
+
+  await fetch(`${slow.url}/__reset`, { method: 'POST' });
+  await page.getByTestId('run-resume').click();
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+  expect(Number(await page.getByTestId('mi-bits').getAttribute('data-value'))).toBe(uninterrupted);
+  expect(await page.getByTestId('compression').allTextContents()).toEqual(texts);
+  // Resuming asked the server only for the compressions that were missing.
+  expect(slow.requests.filter((r) => r.path === '/v1/chat/completions')).toHaveLength(6 - kept);
+  await expect(page.getByTestId('run-models')).toHaveAttribute('data-writer', 'ollama:stories260K');
 });

@@ -6,7 +6,7 @@
  */
 import { expect, test, type Page } from './fixtures/test';
 import { existsSync } from 'node:fs';
-import { STORIES, addAndSelectDocs, fixtureDir, setRunSettings, go, loadStories, watchConsole } from './fixtures/page-helpers';
+import { STORIES, addAndSelectDocs, cancelAfterFirstCompression, fixtureDir, setRunSettings, go, loadStories, watchConsole } from './fixtures/page-helpers';
 
 test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}`);
 
@@ -17,19 +17,6 @@ async function addDocs(page: Page, docs: readonly (readonly [string, string])[])
 
 const runState = (page: Page) => page.getByTestId('run-state');
 const miBits = async (page: Page) => Number(await page.getByTestId('mi-bits').getAttribute('data-value'));
-
-/** Click Cancel from inside the page the moment the first compression is shown (a quick user). */
-async function cancelAfterFirstCompression(page: Page) {
-  await page.evaluate(() => {
-    const observer = new MutationObserver(() => {
-      if (document.querySelector('[data-testid="compression-item"]')) {
-        observer.disconnect();
-        (document.querySelector('[data-testid="run-cancel"]') as HTMLButtonElement).click();
-      }
-    });
-    observer.observe(document.body, { childList: true, subtree: true });
-  });
-}
 
 test('a run compresses each passage, measures MI against log2 N, and shows per-token information', async ({ page }) => {
   const problems = watchConsole(page);
