@@ -3,8 +3,9 @@
  * (stories260K behind Ollama's /v1/chat/completions, started here on an extra port) writes, the
  * in-page reference engine (stories260K) scores. The run completes with an MI number; the raw
  * text reaches only the loopback compressor; the predictor fake receives only compressions; a
- * host that is not this device is not connected without the confirmation naming it; a server
- * whose CORS is off is explained with its own switch.
+ * host that is not this device is not connected without the confirmation naming it (in the
+ * panel, and again in the worker); a server whose CORS is off is explained with its own switch;
+ * a written run cancels and resumes to the numbers of an uninterrupted one.
  */
 import { expect, test } from './fixtures/test';
 import { randomBytes } from 'node:crypto';
@@ -13,12 +14,15 @@ import { loadFixture } from '../cli/fixture';
 import { resetFakeOpenAI } from './fixtures/fake-openai-client';
 import { expectRawTextOnlyAt, sendToFakePredictor, watchRequests } from './fixtures/privacy-checks';
 import { startInferenceFixture, type FixtureServer } from './fixtures/inference-server';
-import { STORIES, addAndSelectDocs, cancelAfterFirstCompression, fixtureDir, go, loadStories, setRunSettings } from './fixtures/page-helpers';
+import { STORIES, addAndSelectDocs, cancelAfterFirstCompression, fixtureDir, go, loadStories, ownCompressorWorker, setRunSettings } from './fixtures/page-helpers';
 
 test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}: the chat fixture needs the model`);
 
-/** Extra ports of this checkout's range (PRECIS_CHAT_FIXTURE_PORT, default 8981 and the next one). */
-const base = Number(process.env.PRECIS_CHAT_FIXTURE_PORT ?? 8981);
+/**
+ * Three ports from PRECIS_CHAT_FIXTURE_PORT; by default 160 above the fake predictor's, so
+ * checkouts that move their ports apart (PROTOCOL: FAKE_OPENAI_PORT) do not collide.
+ */
+const base = Number(process.env.PRECIS_CHAT_FIXTURE_PORT ?? Number(process.env.FAKE_OPENAI_PORT ?? 8787) + 160);
 let ollama: FixtureServer;
 let lmstudio: FixtureServer;
 /** An Ollama that streams slowly, so a Cancel lands mid-run. */
@@ -154,4 +158,18 @@ test('a run written by a generate-only server cancels keeping what finished, and
   // Resuming asked the server only for the compressions that were missing.
   expect(slow.requests.filter((r) => r.path === '/v1/chat/completions')).toHaveLength(6 - kept);
   await expect(page.getByTestId('run-models')).toHaveAttribute('data-writer', 'ollama:stories260K');
+});
+
+test('the worker itself refuses a generate-only server off this device unless that very host was confirmed', async ({ context, page }) => {
+  const seen = watchRequests(context);
+  await page.goto('/');
+  await loadStories(page);
+  const call = await ownCompressorWorker(page);
+  const config = { kind: 'ollama', baseURL: 'http://10.9.8.7:11434', model: 'llama3.1:8b' };
+  await expect(call('connectTextCompressor', { config })).rejects.toThrow(/ServerHostNotConfirmedError: Raw documents would be sent to 10\.9\.8\.7:11434/);
+  await expect(call('connectTextCompressor', { config, confirmedHost: 'gpu-box.example:11434' })).rejects.toThrow(/ServerHostNotConfirmedError/);
+  expect(seen.filter((r) => r.url.includes('10.9.8.7'))).toEqual([]);
+  // An estimate that names a compressor that is not connected is refused, not run by the scorer alone.
+  const request = { contexts: ['a', 'b'], question: '', samplesPerContext: 1, settings: { temperature: 1, topP: 1, maxTokens: 4, seed: 0 } };
+  await expect(call('estimate', request, undefined, undefined, undefined, { compressorId: 'ollama:llama3.1:8b' })).rejects.toThrow(/is not connected/);
 });
