@@ -5,7 +5,8 @@
  * text reaches only the loopback compressor; the predictor fake receives only compressions; a
  * host that is not this device is not connected without the confirmation naming it (in the
  * panel, and again in the worker); a server whose CORS is off is explained with its own switch;
- * a written run cancels and resumes to the numbers of an uninterrupted one.
+ * a written run cancels and resumes to the numbers of an uninterrupted one; with a scoring
+ * server (the vLLM fixture) as scorer, both hosts are named and the raw text reaches only them.
  */
 import { expect, test } from './fixtures/test';
 import { randomBytes } from 'node:crypto';
@@ -172,4 +173,50 @@ test('the worker itself refuses a generate-only server off this device unless th
   // An estimate that names a compressor that is not connected is refused, not run by the scorer alone.
   const request = { contexts: ['a', 'b'], question: '', samplesPerContext: 1, settings: { temperature: 1, topP: 1, maxTokens: 4, seed: 0 } };
   await expect(call('estimate', request, undefined, undefined, undefined, { compressorId: 'ollama:llama3.1:8b' })).rejects.toThrow(/is not connected/);
+});
+
+test('a scoring server beside a generate-only writer: both hosts are named, raw text reaches exactly those two', async ({ context, page, baseURL }) => {
+  test.setTimeout(120_000);
+  const appOrigin = new URL(baseURL ?? 'http://127.0.0.1:4173').origin;
+  // The fixture vLLM server started by playwright.config.ts.
+  const vllm = `http://127.0.0.1:${process.env.PRECIS_SERVER_FIXTURE_PORT}`;
+  const canary = `PRECIS-CANARY-${randomBytes(6).toString('hex')}`;
+  const seen = watchRequests(context);
+  await page.goto('/');
+  await addAndSelectDocs(page, [
+    ['Garden note', `Ann planted red flowers by the gate. The tag on the pot said ${canary}.`],
+    ['Rain day', 'Sam and his dad jumped in puddles and laughed all the way home.'],
+  ]);
+  await go(page, 'compress');
+  await page.getByTestId('server-base-url').fill(vllm);
+  await page.getByTestId('server-model').fill('stories260K');
+  await page.getByTestId('server-prompt-style').selectOption('plain');
+  await page.getByTestId('server-connect').click();
+  await expect(page.getByTestId('server-ready')).toBeVisible({ timeout: 30_000 });
+
+  await page.getByTestId('chat-kind').selectOption('ollama');
+  await page.getByTestId('chat-base-url').fill(ollama.url);
+  await page.getByTestId('chat-model').fill('stories260K');
+  await expect(page.getByTestId('chat-scorer')).toContainText('vllm:stories260K');
+  await page.getByTestId('chat-connect').click();
+  await expect(page.getByTestId('chat-ready')).toHaveAttribute('data-id', 'ollama:stories260K');
+  await expect(page.getByTestId('header-compressor-host')).toHaveAttribute('data-host', new URL(ollama.url).host);
+  await expect(page.getByTestId('header-scorer-host')).toHaveAttribute('data-host', new URL(vllm).host);
+  await expect(page.getByTestId('header-scorer-host')).toHaveAttribute('data-remote', 'false');
+
+  await setRunSettings(page, { samples: 1, maxTokens: 12, seed: 2 });
+  await page.getByTestId('question').fill('What did Ann plant?');
+  await page.getByTestId('run-start').click();
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+  expect(Number.isFinite(Number(await page.getByTestId('mi-bits').getAttribute('data-value')))).toBe(true);
+  await expect(page.getByTestId('run-models')).toHaveAttribute('data-scorer', 'vllm:stories260K');
+
+  await go(page, 'send');
+  await expect(page.getByTestId('left-device-compressor')).toHaveAttribute('data-host', new URL(ollama.url).host);
+  await expect(page.getByTestId('left-device-scorer')).toHaveAttribute('data-host', new URL(vllm).host);
+  // The writer got the raw text to write from, the scoring server to score under it; nothing else did.
+  const carrying = new Set(seen.filter((s) => s.url.includes(canary) || s.body.includes(canary)).map((s) => new URL(s.url).origin));
+  expect([...carrying].sort()).toEqual([ollama.url, vllm].sort());
+  const origins = new Set(seen.map((s) => new URL(s.url).origin).filter((o) => o.startsWith('http')));
+  expect([...origins].filter((o) => ![appOrigin, ollama.url, vllm].includes(o))).toEqual([]);
 });
