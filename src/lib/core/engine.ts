@@ -171,6 +171,19 @@ export interface Engine {
     jobs: { promptIds: number[]; settings: SamplingSettings }[],
     onResult: (index: number, result: GenerateResult, tokenTexts: string[]) => void | Promise<void>,
   ): Promise<void>;
+  /**
+   * Optional: `score` for several prompts at once (a server keeps many requests in flight).
+   * Result i is `score(jobs[i].promptIds, jobs[i].continuations, temperature)`; `onJob(i)` is
+   * called once job i is complete. All-or-nothing; throws `InterruptedError` when interrupted.
+   * scoreUnderContexts uses it, with about `scoringSequencesInFlight()` × 2 sequences per call.
+   */
+  scoreMany?(
+    jobs: { promptIds: number[]; continuations: number[][] }[],
+    temperature?: number,
+    onJob?: (index: number) => void,
+  ): Promise<number[][][]>;
+  /** With scoreMany: how many sequences the engine scores at the same time. */
+  scoringSequencesInFlight?(): number;
   /** Stop the running generate/score at the next token boundary. Idempotent; safe when idle. */
   interrupt(): void;
   counters(): EngineCounters;

@@ -512,8 +512,8 @@ export async function scoreUnderContexts(
     hooks.onProgress?.({ phase: 'scoring', done, total: n, etaSeconds });
   };
   progress();
-  for (let l = 0; l < n; l++) {
-    if (hooks.signal?.aborted) return end('cancelled');
+  /** Context l's scoring call: the shared prefix, and what each continuation's row is for. */
+  const jobOf = (l: number) => {
     const prompts = groups.map((g) => g.promptIds[l]);
     // Keep at least one prompt token before every continuation (its first log-prob needs one).
     const shared = Math.max(1, Math.min(commonPrefixLength(prompts), ...prompts.map((p) => p.length)));
@@ -528,19 +528,44 @@ export async function scoreUnderContexts(
         continuations.push(rest.length ? [...rest, ...ids[k]] : ids[k]);
       }
     });
-    if (continuations.length > 0) {
-      let rows: number[][];
-      try {
-        rows = await engine.score(prefix, continuations, temperature);
-      } catch (err) {
-        if (errorName(err) === 'InterruptedError') return end('cancelled');
-        throw err;
+    return { l, prefix, sent, continuations };
+  };
+  type Job = ReturnType<typeof jobOf>;
+  const keep = (job: Job, rows: number[][]) => {
+    job.sent.forEach(({ k, lead }, r) => {
+      perToken[k][job.l] = lead ? rows[r].slice(lead) : rows[r];
+    });
+  };
+  // An engine that scores many requests at once (a server) gets several contexts per call, so
+  // its requests stay in flight across context boundaries; the others get one context per call.
+  const perContext = Math.max(1, groups.reduce((a, g) => a + g.members.length, 0));
+  const wave = engine.scoreMany ? Math.max(1, Math.ceil((2 * (engine.scoringSequencesInFlight?.() ?? perContext)) / perContext)) : 1;
+  for (let first = 0; first < n; first += wave) {
+    if (hooks.signal?.aborted) return end('cancelled');
+    const jobs: Job[] = [];
+    for (let l = first; l < Math.min(n, first + wave); l++) jobs.push(jobOf(l));
+    const live = jobs.filter((j) => j.continuations.length > 0);
+    try {
+      if (engine.scoreMany && live.length > 0) {
+        const rows = await engine.scoreMany(
+          live.map((j) => ({ promptIds: j.prefix, continuations: j.continuations })),
+          temperature,
+          () => {
+            done++;
+            progress();
+          },
+        );
+        live.forEach((j, i) => keep(j, rows[i]));
+        done += jobs.length - live.length;
+        progress();
+        continue;
       }
-      sent.forEach(({ k, lead }, r) => {
-        perToken[k][l] = lead ? rows[r].slice(lead) : rows[r];
-      });
+      for (const job of live) keep(job, await engine.score(job.prefix, job.continuations, temperature));
+    } catch (err) {
+      if (errorName(err) === 'InterruptedError') return end('cancelled');
+      throw err;
     }
-    done++;
+    done += jobs.length;
     progress();
   }
   return end('done');

@@ -337,26 +337,45 @@ export class ServerEngine implements Engine {
   }
 
   async score(promptIds: number[], continuations: number[][], temperature = 1): Promise<number[][]> {
+    const [rows] = await this.scoreMany([{ promptIds, continuations }], temperature);
+    return rows;
+  }
+
+  /**
+   * Several prompts at once, each with its continuations: every list request of every prompt
+   * goes into one queue (prompt by prompt, so each context's sequences still reach the server
+   * back to back for its prefix cache) with at most `concurrency` in flight. `onJob(i)` is called
+   * when all of prompt i's requests have answered. All-or-nothing, as `score`.
+   */
+  async scoreMany(jobs: { promptIds: number[]; continuations: number[][] }[], temperature = 1, onJob?: (index: number) => void): Promise<number[][][]> {
     if (temperature !== 1 && temperature !== 0) throw new ServerTemperatureError(temperature);
-    if (promptIds.length === 0) throw new InvalidArgumentError('The prompt is empty.');
-    const longest = Math.max(0, ...continuations.map((c) => c.length));
-    this.checkWindow(promptIds.length + longest, 'The prompt plus the continuation');
+    for (const { promptIds, continuations } of jobs) {
+      if (promptIds.length === 0) throw new InvalidArgumentError('The prompt is empty.');
+      const longest = Math.max(0, ...continuations.map((c) => c.length));
+      this.checkWindow(promptIds.length + longest, 'The prompt plus the continuation');
+    }
     this.interrupted = false;
-    const out: number[][] = continuations.map(() => []);
-    const rows = continuations.map((c, r) => r).filter((r) => continuations[r].length > 0);
+    const out: number[][][] = jobs.map((j) => j.continuations.map(() => []));
     const batch = Math.max(1, this.config.batchSize ?? 16);
-    const groups: number[][] = [];
-    for (let i = 0; i < rows.length; i += batch) groups.push(rows.slice(i, i + batch));
+    const tasks: { job: number; rows: number[] }[] = [];
+    const pending = jobs.map(() => 0);
+    jobs.forEach(({ continuations }, job) => {
+      const rows = continuations.map((_, r) => r).filter((r) => continuations[r].length > 0);
+      for (let i = 0; i < rows.length; i += batch) tasks.push({ job, rows: rows.slice(i, i + batch) });
+      pending[job] = Math.ceil(rows.length / batch);
+    });
     try {
       await pooled(
         this.concurrency(),
-        groups.map((group) => async () => {
-          const sequences = group.map((r) => [...promptIds, ...continuations[r]]);
+        tasks.map(({ job, rows }) => async () => {
+          const { promptIds, continuations } = jobs[job];
+          const sequences = rows.map((r) => [...promptIds, ...continuations[r]]);
           const scores = await this.scoreSequences(sequences, promptIds.length);
-          group.forEach((r, k) => (out[r] = scores[k]));
+          rows.forEach((r, k) => (out[job][r] = scores[k]));
           this.counts.forwardCalls++;
           this.extra.tokensSent += sequences.reduce((a, s) => a + s.length, 0);
-          this.extra.tokensScored += group.reduce((a, r) => a + continuations[r].length, 0);
+          this.extra.tokensScored += rows.reduce((a, r) => a + continuations[r].length, 0);
+          if (--pending[job] === 0) onJob?.(job);
         }),
       );
     } catch (err) {
@@ -366,10 +385,18 @@ export class ServerEngine implements Engine {
       }
       throw err;
     }
-    // Counters in the EngineCounters sense: every prompt is prefilled again per sequence unless
-    // the server reuses its prefix cache (see serverStats().cachedTokens).
-    this.counts.prefillTokens += rows.reduce((a, r) => a + promptIds.length + continuations[r].length - 1, 0);
+    jobs.forEach(({ promptIds, continuations }, job) => {
+      if (pending[job] === 0 && !tasks.some((t) => t.job === job)) onJob?.(job);
+      // Counters in the EngineCounters sense: every prompt is prefilled again per sequence unless
+      // the server reuses its prefix cache (see serverStats().cachedTokens).
+      this.counts.prefillTokens += continuations.reduce((a, c) => a + (c.length > 0 ? promptIds.length + c.length - 1 : 0), 0);
+    });
     return out;
+  }
+
+  /** Sequences the engine keeps in flight when scoring: concurrency × list size. */
+  scoringSequencesInFlight(): number {
+    return this.concurrency() * Math.max(1, this.config.batchSize ?? 16);
   }
 
   private async scoreSequences(sequences: number[][], promptLength: number): Promise<number[][]> {
