@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { FAKE_OPENAI_BASE_URL } from './fixtures/fake-openai-client';
-import { fixtureDir, go, samplesToAnswer, type ViewName } from './fixtures/page-helpers';
+import { fixtureDir, go, openServerPanels, samplesToAnswer, type ViewName } from './fixtures/page-helpers';
 import { expect, test } from './fixtures/test';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -47,6 +47,8 @@ test('axe-core finds no serious or critical violation on any view, light or dark
     await page.emulateMedia({ colorScheme: scheme });
     for (const view of VIEWS) {
       await go(page, view);
+      // The server panels are a closed disclosure at first: check them open as well.
+      if (view === 'compress') await openServerPanels(page);
       expect(await seriousViolations(page), `${view} (${scheme})`).toEqual([]);
     }
     await page.goto('/#/no-such-view');

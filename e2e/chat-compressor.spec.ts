@@ -15,7 +15,7 @@ import { loadFixture } from '../cli/fixture';
 import { resetFakeOpenAI } from './fixtures/fake-openai-client';
 import { expectRawTextOnlyAt, sendToFakePredictor, watchRequests } from './fixtures/privacy-checks';
 import { startInferenceFixture, type FixtureServer } from './fixtures/inference-server';
-import { STORIES, addAndSelectDocs, cancelAfterFirstCompression, fixtureDir, go, loadStories, ownCompressorWorker, setRunSettings } from './fixtures/page-helpers';
+import { STORIES, addAndSelectDocs, cancelAfterFirstCompression, fixtureDir, go, loadStories, ownCompressorWorker, setRunSettings, openServerPanels } from './fixtures/page-helpers';
 
 test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}: the chat fixture needs the model`);
 
@@ -54,6 +54,7 @@ test('an Ollama compressor on loopback writes, the in-page engine scores; raw te
     ['Kite story', 'Tom had a red kite. He flew it in the park on windy days.'],
   ]);
   await go(page, 'compress');
+  await openServerPanels(page);
   // Without a scorer the panel says so.
   await expect(page.getByTestId('chat-scorer')).toHaveAttribute('data-state', 'problem');
   await loadStories(page);
@@ -129,6 +130,7 @@ test('a run written by a generate-only server cancels keeping what finished, and
   await page.goto('/');
   await addAndSelectDocs(page, STORIES);
   await loadStories(page);
+  await openServerPanels(page);
   await page.getByTestId('chat-kind').selectOption('ollama');
   await page.getByTestId('chat-base-url').fill(slow.url);
   await page.getByTestId('chat-model').fill('stories260K');
@@ -188,6 +190,7 @@ test('a scoring server beside a generate-only writer: both hosts are named, raw 
     ['Rain day', 'Sam and his dad jumped in puddles and laughed all the way home.'],
   ]);
   await go(page, 'compress');
+  await openServerPanels(page);
   await page.getByTestId('server-base-url').fill(vllm);
   await page.getByTestId('server-model').fill('stories260K');
   await page.getByTestId('server-prompt-style').selectOption('plain');

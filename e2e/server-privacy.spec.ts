@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resetFakeOpenAI } from './fixtures/fake-openai-client';
 import { expectRawTextOnlyAt, sendToFakePredictor, watchRequests } from './fixtures/privacy-checks';
-import { addPastedDoc, fixtureDir, go } from './fixtures/page-helpers';
+import { addPastedDoc, fixtureDir, go, openServerPanels } from './fixtures/page-helpers';
 
 test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}: the server fixture needs the model`);
 
@@ -28,6 +28,7 @@ test('a loopback server compressor gets the raw text; nothing else does; the pre
   await addPastedDoc(page, 'Kite story', 'Tom had a red kite. He flew it in the park on windy days.');
 
   await go(page, 'compress');
+  await openServerPanels(page);
   // Plain http on the LAN is outside the app's Content-Security-Policy: explained, not tried.
   await page.getByTestId('server-model').fill('stories260K');
   await page.getByTestId('server-base-url').fill('http://192.168.10.20:8000');
