@@ -10,7 +10,7 @@
  * on the visitor's device (the README says how).
  */
 import { chromium, expect, test, watchCsp } from './fixtures/test';
-import { go } from './fixtures/page-helpers';
+import { go, openServerPanels } from './fixtures/page-helpers';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { chromiumArgs } from '../playwright.config';
@@ -63,6 +63,19 @@ test('over HTTPS a LAN-style address is a secure context: WebGPU is offered; off
     await expect(status).toHaveAttribute('data-stored', 'refused');
     await expect(status).toContainText('the browser refused the service worker');
     await expect(status).toContainText(/certificate/i);
+
+    // From this HTTPS page a model server on the LAN over plain http is mixed content: the
+    // panels say so before anything is tried, and Connect stays off. Loopback stays allowed.
+    await go(page, 'compress');
+    await openServerPanels(page);
+    await page.getByTestId('chat-base-url').fill('http://192.168.10.20:11434');
+    await expect(page.getByTestId('chat-warning')).toHaveAttribute('data-reason', 'blocked');
+    await expect(page.getByTestId('chat-warning')).toContainText('cannot call http://192.168.10.20:11434 (mixed content)');
+    await page.getByTestId('server-base-url').fill('http://192.168.10.20:8000');
+    await expect(page.getByTestId('server-warning')).toContainText('(mixed content)');
+    await expect(page.getByTestId('server-connect')).toBeDisabled();
+    await page.getByTestId('server-base-url').fill('http://127.0.0.1:8000');
+    await expect(page.getByTestId('server-loopback')).toBeVisible();
     expect(csp).toEqual([]);
   } finally {
     await browser.close();
