@@ -1,21 +1,11 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CONTINUATION_IDS, FIXTURE_DIR, PROMPT_IDS, fixturePresent, noteIfFixtureMissing } from './fixture';
 import { UsageError, parseArgs } from './shared';
+import { runCli } from './run-cli';
 
 noteIfFixtureMissing('command line');
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-function run(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join('cli', script), ...args], { cwd: repoRoot }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = (script: string, args: string[]) => runCli(script, args);
 
 describe('parseArgs', () => {
   it('parses typed flags and rejects unknown ones', () => {

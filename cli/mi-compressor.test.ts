@@ -3,7 +3,6 @@
  * behind it) writes, and the reference engine or a vLLM fixture server scores. Every number of
  * the JSON is recomputed from the scorer alone.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { startInferenceFixture } from '../e2e/fixtures/inference-server';
 import { compressionPrompt } from '../src/lib/core/prompts';
 import { FIXTURE_DIR, fixturePresent, loadFixture, noteIfFixtureMissing } from './fixture';
+import { runCli } from './run-cli';
 
 noteIfFixtureMissing('mi command with a generate-only compressor');
 
@@ -21,13 +21,7 @@ const FILE = path.join(mkdtempSync(path.join(os.tmpdir(), 'precis-mi-compressor-
 writeFileSync(FILE, contexts.join('\n') + '\n');
 const texts = contexts.map((l) => (JSON.parse(l) as { text: string }).text);
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join('cli', 'mi.ts'), ...args], { cwd: repoRoot, maxBuffer: 1 << 26, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli('mi.ts', args, env);
 
 interface Out {
   miNats: number;

@@ -2,26 +2,20 @@
  * The command lines with `--engine onnx` on the stories260K-onnx fixture: the same JSON as with
  * the reference engine, the same numbers within float32 error, and named errors for bad folders.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CONTINUATION_IDS, FIXTURE_DIR, PROMPT_IDS, fixturePresent } from './fixture';
+import { runCli } from './run-cli';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ONNX_DIR = path.join(path.dirname(FIXTURE_DIR), 'stories260K-onnx');
 const present = fixturePresent && existsSync(path.join(ONNX_DIR, 'onnx', 'model.onnx'));
 if (!present) console.warn(`[onnx command line] SKIPPED: stories260K and stories260K-onnx fixtures not found beside ${FIXTURE_DIR}.`);
 
-function run(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join('cli', script), ...args], { cwd: repoRoot, maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = (script: string, args: string[]) => runCli(script, args);
 
 describe.skipIf(!present)('--engine onnx', { timeout: 90_000 }, () => {
   it('generate: greedy ids equal the known answer, same keys as the reference engine', async () => {

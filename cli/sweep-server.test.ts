@@ -5,7 +5,6 @@
  * proxy scorer and a local-folder scorer; resume with --out against a new address; named
  * errors for bad combinations and for a server that cannot score.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { startInferenceFixture, type FixtureServer } from '../e2e/fixtures/inference-server';
 import type { SweepOutput } from '../src/lib/core/sweep/run-sweep';
 import { FIXTURE_DIR, fixturePresent, loadFixture, noteIfFixtureMissing } from './fixture';
+import { runCli } from './run-cli';
 
 noteIfFixtureMissing('sweep command on inference servers');
 
@@ -21,13 +21,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const STORIES = readFileSync(path.join(repoRoot, 'cli', 'fixtures', 'stories.jsonl'), 'utf8').trim().split('\n');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'precis-sweep-server-'));
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join('cli', 'sweep.ts'), ...args], { cwd: repoRoot, maxBuffer: 1 << 27 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[]) => runCli('sweep.ts', args);
 
 function config(name: string, value: object): string {
   const f = path.join(dir, name);

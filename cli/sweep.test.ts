@@ -4,7 +4,6 @@
  * partial --out file, evaluation against the fake predictor (a real HTTP server), a predictor
  * error half-way (pause, keep, resume), off-format answers, and fewer than three configurations.
  */
-import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import { wilsonInterval } from '../src/lib/core/sweep/stats';
 import type { SweepOutput } from '../src/lib/core/sweep/run-sweep';
 import { FIXTURE_DIR, fixturePresent, loadFixture, noteIfFixtureMissing } from './fixture';
 import { logSumExp as lse, sequenceLogprobF64 } from './recompute';
+import { runCli } from './run-cli';
 
 noteIfFixtureMissing('sweep command');
 
@@ -23,13 +23,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const STORIES = readFileSync(path.join(repoRoot, 'cli', 'fixtures', 'stories.jsonl'), 'utf8').trim().split('\n');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'precis-sweep-'));
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join('cli', 'sweep.ts'), ...args], { cwd: repoRoot, maxBuffer: 1 << 27 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[]) => runCli('sweep.ts', args);
 
 function file(name: string, text: string): string {
   const f = path.join(dir, name);
