@@ -556,16 +556,15 @@ export async function scoreUnderContexts(
           },
         );
         live.forEach((j, i) => keep(j, rows[i]));
-        done += jobs.length - live.length;
-        progress();
-        continue;
+      } else {
+        for (const job of live) keep(job, await engine.score(job.prefix, job.continuations, temperature));
       }
-      for (const job of live) keep(job, await engine.score(job.prefix, job.continuations, temperature));
     } catch (err) {
       if (errorName(err) === 'InterruptedError') return end('cancelled');
       throw err;
     }
-    done += jobs.length;
+    // Contexts scoreMany already reported (onJob) are not counted again.
+    done += engine.scoreMany ? jobs.length - live.length : jobs.length;
     progress();
   }
   return end('done');

@@ -386,7 +386,7 @@ export class ServerEngine implements Engine {
       throw err;
     }
     jobs.forEach(({ promptIds, continuations }, job) => {
-      if (pending[job] === 0 && !tasks.some((t) => t.job === job)) onJob?.(job);
+      if (!continuations.some((c) => c.length > 0)) onJob?.(job); // nothing to send: complete at once
       // Counters in the EngineCounters sense: every prompt is prefilled again per sequence unless
       // the server reuses its prefix cache (see serverStats().cachedTokens).
       this.counts.prefillTokens += continuations.reduce((a, c) => a + (c.length > 0 ? promptIds.length + c.length - 1 : 0), 0);
