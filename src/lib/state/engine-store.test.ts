@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ModelInfo } from '../core/engine';
 import { EngineStore } from './engine.svelte';
 
 describe('EngineStore.noteFailure', () => {
@@ -13,5 +14,14 @@ describe('EngineStore.noteFailure', () => {
     expect(store.errorName).toBe('DeviceLostError');
     expect(store.message).toMatch(/GPU dropped M/);
     expect(store.info).toBeNull();
+  });
+});
+
+describe('windowText', () => {
+  it('gives the window, or says a server did not report one', async () => {
+    const { windowText } = await import('./engine.svelte');
+    const info: ModelInfo = { id: 'M', engine: 'server', promptStyle: 'plain', contextWindowTokens: 2048, vocabSize: 0, bosId: null, stopIds: [] };
+    expect(windowText(info)).toBe('window 2048 tokens');
+    expect(windowText({ ...info, contextWindowTokens: 1 << 30, windowUnknown: true })).toBe('window not reported: the server checks lengths itself');
   });
 });

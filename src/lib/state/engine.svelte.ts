@@ -45,6 +45,11 @@ export function modelsBase(): string {
   return new URL('./models/', document.baseURI).href;
 }
 
+/** The model's window in words: its size, or that a server did not report one. */
+export function windowText(info: ModelInfo): string {
+  return info.windowUnknown ? 'window not reported: the server checks lengths itself' : `window ${info.contextWindowTokens} tokens`;
+}
+
 export class EngineStore {
   options = $state<EngineOption[]>([]);
   selected = $state('');
@@ -205,7 +210,7 @@ export class EngineStore {
       this.state = 'ready';
       const rt = info.runtime;
       this.message =
-        `${info.id} is ready (window ${info.contextWindowTokens} tokens).` +
+        `${info.id} is ready (${windowText(info)}).` +
         (rt ? ` Running on ${rt.device}, ${rt.dtype}.${rt.note ? ` ${rt.note}` : ''}` : '');
       return null;
     } catch (err) {
