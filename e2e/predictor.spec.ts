@@ -14,6 +14,7 @@ import {
   FAKE_OPENAI_BASE_URL,
   chatRequests,
   fetchRecordedRequests,
+  releaseHeldDrops,
   resetFakeOpenAI,
   scriptFakeOpenAI,
 } from './fixtures/fake-openai-client';
@@ -165,8 +166,12 @@ test('500 is retried, then answers', async ({ page }) => {
 test('a dropped stream keeps the partial answer and marks it', async ({ page }) => {
   await withCompressions(page);
   await configure(page);
-  await scriptFakeOpenAI([{ kind: 'drop', afterChunks: 4 }]);
+  // The cut waits until the first chunks are on screen: a reset that lands before the page has
+  // read them makes Chromium discard them, which is not what this test is about.
+  await scriptFakeOpenAI([{ kind: 'drop', afterChunks: 4, hold: true }]);
   await page.getByTestId('send').click();
+  await expect(answer(page)).toContainText('Fake answer');
+  await expect.poll(() => releaseHeldDrops()).toBe(1);
   await expect(answer(page)).toHaveAttribute('data-state', 'error');
   await expect(answer(page)).toHaveAttribute('data-partial', 'true');
   await expect(answer(page)).toContainText('Fake answer');

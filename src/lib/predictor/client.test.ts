@@ -139,6 +139,15 @@ describe('streamAnswer', () => {
     expect(srv.requests().filter((q) => q.method === 'POST')).toHaveLength(1);
   });
 
+  it('says so when a stream is cut before any of the answer arrived', async () => {
+    srv.script([{ kind: 'drop', afterChunks: 0 }]);
+    const r = await streamAnswer(opts());
+    expect(r.outcome).toBe('dropped');
+    expect(r.text).toBe('');
+    expect(r.error?.name).toBe('StreamDroppedError');
+    expect(r.error?.message).toMatch(/before any of the answer arrived/);
+  });
+
   it('marks a stream that ends cleanly without finish_reason as dropped', async () => {
     srv.script([{ kind: 'truncate', afterChunks: 2 }]);
     const r = await streamAnswer(opts());

@@ -116,7 +116,9 @@ export class StreamDroppedError extends PredictorError {
   constructor(host: string, readonly partialText: string) {
     super(
       'StreamDroppedError',
-      `The connection to ${host} ended in the middle of the answer. What arrived is kept and marked as partial; send again for a full answer.`,
+      partialText
+        ? `The connection to ${host} ended in the middle of the answer. What arrived is kept and marked as partial; send again for a full answer.`
+        : `The connection to ${host} ended before any of the answer arrived. Nothing was kept; send again.`,
     );
   }
 }
