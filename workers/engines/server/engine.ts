@@ -306,13 +306,29 @@ export class ServerEngine implements Engine {
         await this.http.post('/v1/completions', vllmGenerateBody({ model: servedModel, promptIds, maxTokens: s.maxTokens, temperature: s.temperature, topP: s.topP, seed: s.seed, idsAsTokens })),
         idsAsTokens,
       );
-    let gen = this.vllmIdsAsTokens ? null : await ask(false);
+    let gen: ServerGeneration | null = null;
+    if (!this.vllmIdsAsTokens) {
+      try {
+        gen = await ask(false);
+      } catch (err) {
+        // A server that refuses the field `return_token_ids` outright (400) may still take the
+        // older return_tokens_as_token_ids; any other failure is reported as it is.
+        if (!(errorName(err) === 'ServerHttpError' && (err as ServerHttpError).status === 400)) throw err;
+      }
+    }
     if (!gen) {
       // An older vLLM without `token_ids`: ids come from "token_id:N" strings instead.
       this.vllmIdsAsTokens = true;
       gen = await ask(true);
     }
-    return gen!;
+    if (!gen) {
+      throw new ServerResponseError(
+        this.host,
+        'its completions answer gives the sampled tokens neither as ids ("token_ids", vLLM 0.10 and later) nor as "token_id:N" ' +
+          '(return_tokens_as_token_ids), so the ids it sampled cannot be known exactly.',
+      );
+    }
+    return gen;
   }
 
   /**

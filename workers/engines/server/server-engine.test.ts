@@ -92,6 +92,28 @@ describe.skipIf(!fixturePresent)('server engine against fixture servers backed b
     }
   });
 
+  it('vLLM generation reads ids from whichever field this version gives, and names a server that gives none', async () => {
+    const settings = { temperature: 0.8, topP: 1, maxTokens: 10, seed: 7 };
+    const want = await ref.generate(refPrompt, settings);
+    for (const tokenIds of ['no-token-ids', 'refuse-token-ids'] as const) {
+      await withFixture({ kind: 'vllm', tokenIds }, async (server) => {
+        const engine = await connect(server);
+        expect((await engine.generate(refPrompt, settings)).ids).toEqual(want.ids);
+        // The mode is remembered: the second generation asks once.
+        const before = server.requests.length;
+        expect((await engine.generate(refPrompt, settings)).ids).toEqual(want.ids);
+        expect(server.requests.length - before).toBe(1);
+      });
+    }
+    await withFixture({ kind: 'vllm', tokenIds: 'text-tokens' }, async (server) => {
+      const engine = await connect(server);
+      await expect(engine.generate(refPrompt, settings)).rejects.toMatchObject({
+        name: 'ServerResponseError',
+        message: expect.stringContaining('the ids it sampled cannot be known exactly'),
+      });
+    });
+  });
+
   it('an MI estimate over the server equals the one over the reference engine', async () => {
     await withFixture({ kind: 'sglang' }, async (server) => {
       const engine = await connect(server, { kind: 'sglang', concurrency: 3, batchSize: 2 });

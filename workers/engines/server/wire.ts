@@ -172,7 +172,10 @@ export interface ServerGeneration {
   stopReason: StopReason;
 }
 
-/** Null when the answer lacks token ids in this mode (an older vLLM without `token_ids`). */
+/**
+ * Null when the answer lacks token ids in this mode: no `token_ids` (a vLLM before 0.10), or
+ * `tokens` that are not "token_id:N" (a server that ignores return_tokens_as_token_ids).
+ */
 export function parseVllmGeneration(host: string, answer: unknown, idsAsTokens: boolean): ServerGeneration | null {
   if (!isRecord(answer) || !Array.isArray(answer.choices) || !isRecord(answer.choices[0])) fail(host, 'the completions answer has no choice.');
   const choice = answer.choices[0] as Record<string, unknown>;
@@ -182,7 +185,9 @@ export function parseVllmGeneration(host: string, answer: unknown, idsAsTokens: 
   const tokens = Array.isArray(lp.tokens) ? (lp.tokens as unknown[]) : [];
   let ids: number[];
   if (idsAsTokens) {
-    ids = tokens.map((t, i) => tokenIdOf(t) ?? fail(host, `token ${i} is ${JSON.stringify(t)}, not "token_id:N".`));
+    const parsed = tokens.map(tokenIdOf);
+    if (parsed.some((id) => id === null)) return null;
+    ids = parsed as number[];
   } else {
     if (!Array.isArray(choice.token_ids)) return null;
     ids = (choice.token_ids as unknown[]).map((x, i) => (Number.isInteger(x) ? (x as number) : fail(host, `token_ids[${i}] is not an id.`)));
@@ -221,8 +226,11 @@ export function sglangScoreBody(sequences: number[][], promptLength: number, max
 export interface SglangScoreStats {
   /** meta_info.cached_tokens summed over the batch (prefix-cache hits). */
   cachedTokens: number;
-  /** Which first-entry convention the answer used. */
-  convention: 'null-first' | 'dropped-first' | null;
+  /**
+   * Which first-entry convention the answer used; 'start-ignored': entries from before
+   * logprob_start_len (the server did not honour it, so its prefix cache is not reused as planned).
+   */
+  convention: 'null-first' | 'dropped-first' | 'start-ignored' | null;
 }
 
 function sglangItems(host: string, answer: unknown, count: number): Record<string, unknown>[] {
@@ -247,12 +255,15 @@ export function parseSglangScores(
     const entries = meta.input_token_logprobs;
     if (!Array.isArray(entries)) throw new EntryCountError(seq.length - promptLength, 0);
     const full = seq.length - start;
+    const want = seq.length - promptLength;
+    // More entries than asked for: the server started before logprob_start_len (or ignored it).
+    // The tail is still aligned, and every id in it is checked below.
     let convention: SglangScoreStats['convention'];
     if (entries.length === full) convention = 'null-first';
     else if (entries.length === full - 1) convention = 'dropped-first';
+    else if (entries.length > full && entries.length <= seq.length) convention = 'start-ignored';
     else throw new EntryCountError(full, entries.length);
     stats.convention ??= convention;
-    const want = seq.length - promptLength;
     const tail = entries.slice(entries.length - want);
     return checkValues(
       host,
