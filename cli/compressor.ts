@@ -12,7 +12,7 @@
 import { ServerHostNotConfirmedError } from '../src/lib/core/server-errors';
 import { hostOf, isLoopbackUrl } from '../src/lib/core/server-host';
 import { ChatCompressor } from '../workers/engines/chat/compressor';
-import { CHAT_KINDS, isChatServerKind } from '../workers/engines/chat/wire';
+import { CHAT_KINDS, isChatServerKind, type ChatServerKind } from '../workers/engines/chat/wire';
 import { required, UsageError } from './shared';
 
 export const COMPRESSOR_ARGS = {
@@ -50,18 +50,36 @@ export async function compressorFromArgs(args: CompressorArgs): Promise<ChatComp
     return null;
   }
   if (!isChatServerKind(kind)) throw new UsageError(`--compressor must be one of ${Object.keys(CHAT_KINDS).join(', ')} (got "${kind}").`);
-  const baseURL = args['compressor-url'] ?? CHAT_KINDS[kind].baseURL;
   const concurrency = args['compressor-concurrency'];
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new UsageError('--compressor-concurrency needs a whole number >= 1.');
-  const host = hostOf(baseURL);
-  if (!isLoopbackUrl(baseURL) && args['confirm-host'] !== host) throw new ServerHostNotConfirmedError(host);
   const model = kind === 'llama-server' ? (args['compressor-model'] ?? '') : required(args['compressor-model'], 'compressor-model');
-  return ChatCompressor.connect({
+  return connectCompressor({
     kind,
-    baseURL,
+    baseURL: args['compressor-url'],
     model,
     concurrency,
     stream: !args['compressor-no-stream'],
+    confirmHost: args['confirm-host'],
     apiKey: process.env.PRECIS_COMPRESSOR_API_KEY || undefined,
   });
+}
+
+/**
+ * Connect a generate-only compressor for a command line (mi's flags, a sweep's config): the
+ * kind's default address when none is given, and a host that is not this machine refused with
+ * ServerHostNotConfirmedError unless `confirmHost` names it (raw contexts go there).
+ */
+export async function connectCompressor(o: {
+  kind: ChatServerKind;
+  baseURL?: string;
+  model: string;
+  concurrency?: number;
+  stream: boolean;
+  confirmHost?: string;
+  apiKey?: string;
+}): Promise<ChatCompressor> {
+  const baseURL = o.baseURL ?? CHAT_KINDS[o.kind].baseURL;
+  const host = hostOf(baseURL);
+  if (!isLoopbackUrl(baseURL) && o.confirmHost !== host) throw new ServerHostNotConfirmedError(host);
+  return ChatCompressor.connect({ kind: o.kind, baseURL, model: o.model, concurrency: o.concurrency, stream: o.stream, apiKey: o.apiKey });
 }

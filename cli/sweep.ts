@@ -1,8 +1,9 @@
 /**
  * `npm run --silent sweep -- --config FILE.json [--out FILE.json]`
  * Runs a sweep of compressor configurations (src/lib/core/sweep/run-sweep.ts, the code the
- * Compare view runs) with the reference engine, or on a vLLM or SGLang server (the server
- * engine, workers/engines/server/), and prints one JSON object. With --out, the
+ * Compare view runs) with the reference engine, on a vLLM or SGLang server (the server
+ * engine, workers/engines/server/), or with generate-only compressors (workers/engines/chat/)
+ * and a fixed scorer, and prints one JSON object. With --out, the
  * state is written to that file after every finished compression, scored run and answer, and a
  * partial file given again resumes where it stopped. See USAGE.
  */
@@ -12,15 +13,20 @@ import { errorMessage } from '../src/lib/core/errors';
 import { parseItems } from '../src/lib/core/sweep/eval-items';
 import {
   splitBank,
+  validateChatSweep,
   validateGrid,
   validateServerSweep,
   planHash,
   estimateSweepSeconds,
   formatDuration,
   SweepConfigError,
+  type ChatSweepFields,
   type ServerSweepFields,
   type SweepPlan,
+  type SweepServer,
 } from '../src/lib/core/sweep/plan';
+import { connectCompressor } from './compressor';
+import type { ChatCompressor } from '../workers/engines/chat/compressor';
 import { scaleFigures } from '../src/lib/core/server-scale';
 import { ServerEngine, type ServerStats } from '../workers/engines/server/engine';
 import { checkResumable, newSweepState, runSweep, type CostFigures, type SweepOutput } from '../src/lib/core/sweep/run-sweep';
@@ -66,6 +72,21 @@ On an inference server (vLLM or SGLang; the same fields otherwise):
   A scorer that is an existing folder is a local model; any other name is served. A server that
   cannot score (llama-server, Ollama) is refused with ServerCannotScoreError. The address is not
   part of the plan, so an --out file resumes against the same models at another address.
+
+With generate-only compressors (Ollama, LM Studio, llama-server, any OpenAI-compatible chat
+endpoint; they write, and one fixed scorer re-tokenises and scores every text):
+  {"engine": "ollama" | "lmstudio" | "llama-server" | "openai-chat", "models": ["llama3.1:8b", ...],
+   "baseURL": "http://127.0.0.1:11434" (default per kind),
+   "scorer": "<local model dir>" | "<served name>" with
+   "scorerServer": {"engine": "vllm" | "sglang", "baseURL": "...", "promptStyle"?, "concurrency"?,
+                    "batchSize"?, "vllmScoring"?, "apiKeyEnv"?}, ...}
+  optional: "concurrency" (compressor requests in flight), "stream" (default true), "apiKeyEnv"
+  (the compressor's key; default PRECIS_COMPRESSOR_API_KEY when set), "confirmHost": "HOST"
+  (required when the compressor is not on this machine: the raw contexts go to HOST).
+  Compressions are written from the chat template; budgets count the compressor's tokens, and
+  "meanTokens" / bits per token count the scorer's tokens of the same text. Each compression
+  keeps "generator": {"generatedTokens", "logprobsNats"} as the server reported them.
+  "compressor"?: this invocation's {"host", "requests", "retries"} (not saved in --out).
 
 Output: {"configs": [{"model", "budget", "temperature", "miBitsMean", "miBitsSpread",
   "ceilingBits", "bitsPerTokenMean", "meanTokens", "wallMs", "tokensPerSecond",
@@ -132,6 +153,11 @@ function endpointOf(raw: unknown, what: string): PredictorEndpoint {
 interface Built {
   plan: SweepPlan;
   server: ServerSweepFields | null;
+  chat: ChatSweepFields | null;
+  /** The vLLM or SGLang server that scores (the compressors' own, or a generate-only sweep's scorerServer). */
+  scoringServer?: SweepServer;
+  /** The scorer is a local model folder (run by the reference engine). */
+  scorerIsLocal: boolean;
   predictor?: PredictorEndpoint;
   judge?: PredictorEndpoint;
   costModel: string;
@@ -152,13 +178,20 @@ async function buildPlan(configFile: string): Promise<Built> {
     return existsSync(p) && statSync(p).isDirectory();
   };
   const server = validateServerSweep(raw, isLocalDir);
+  const chat = validateChatSweep(raw, isLocalDir);
   const engine = (raw.engine ?? 'reference') as string;
   const grid = validateGrid(server ? { ...raw, models: server.models } : raw);
-  if (!server) grid.models = grid.models.map(resolve);
-  if (grid.scorer !== 'self' && (!server || server.scorerKind === 'local')) grid.scorer = resolve(grid.scorer);
-  const serverPlan = server ? { promptStyle: server.server.promptStyle } : {};
-  if (server?.server.apiKeyEnv !== undefined && process.env[server.server.apiKeyEnv] === undefined) {
-    throw new SweepConfigError(`the environment variable ${server.server.apiKeyEnv} ("apiKeyEnv") is not set.`);
+  // Model folders are paths; served and generate-only names are not.
+  if (!server && !chat) grid.models = grid.models.map(resolve);
+  const scorerIsLocal = grid.scorer !== 'self' && (server ? server.scorerKind === 'local' : chat ? chat.scorerKind === 'local' : true);
+  if (scorerIsLocal) grid.scorer = resolve(grid.scorer);
+  const scoringServer = server?.server ?? chat?.scorerServer;
+  const serverPlan = scoringServer ? { promptStyle: scoringServer.promptStyle } : {};
+  for (const [env, what] of [
+    [scoringServer?.apiKeyEnv, chat ? 'scorerServer.apiKeyEnv' : 'apiKeyEnv'],
+    [chat?.compressor.apiKeyEnv, 'apiKeyEnv'],
+  ] as const) {
+    if (env !== undefined && process.env[env] === undefined) throw new SweepConfigError(`the environment variable ${env} ("${what}") is not set.`);
   }
   const question = raw.question ?? '';
   if (typeof question !== 'string') throw new SweepConfigError('"question" must be a string.');
@@ -202,6 +235,9 @@ async function buildPlan(configFile: string): Promise<Built> {
         baselines: { none: baselines.includes('none'), raw: baselines.includes('raw') },
       },
       server,
+      chat,
+      scoringServer,
+      scorerIsLocal,
       predictor,
       judge: judgeEndpoint,
       costModel: predictor.model,
@@ -213,6 +249,9 @@ async function buildPlan(configFile: string): Promise<Built> {
   return {
     plan: { engine, ...grid, ...serverPlan, bank, question, baselines: { none: false, raw: false } },
     server,
+    chat,
+    scoringServer,
+    scorerIsLocal,
     costModel: costModel ?? 'gpt-4o',
   };
 }
@@ -227,7 +266,7 @@ const argv = process.argv.slice(2);
 await runCommand(argv, USAGE, async () => {
   const args = parseArgs(argv, { config: 'string', out: 'string' });
   const configFile = required(args.config, 'config');
-  const { plan, server, predictor, judge, costModel } = await buildPlan(configFile);
+  const { plan, server, chat, scoringServer, scorerIsLocal, predictor, judge, costModel } = await buildPlan(configFile);
   const hash = planHash(plan);
   let state: SweepOutput;
   if (args.out && existsSync(args.out)) {
@@ -256,16 +295,23 @@ await runCommand(argv, USAGE, async () => {
       `sweep: ${state.configs.length} configurations x ${plan.seeds.length} seeds on ${s.kind} at ${s.baseURL}; per run at most ` +
         `${w.generationRequests} generation and ${w.scoringRequests} scoring requests, ${w.scoringTokensSent} scoring tokens sent (prompt tokens estimated at chars/2)\n`,
     );
+  } else if (chat) {
+    const c = chat.compressor;
+    process.stderr.write(
+      `sweep: ${state.configs.length} configurations x ${plan.seeds.length} seeds; ${c.kind} writes ${plan.bank.length * plan.samples} compressions per run, ` +
+        `scored by ${chat.scorerServer ? `${plan.scorer} on ${chat.scorerServer.baseURL}` : plan.scorer}\n`,
+    );
   } else {
     const seconds = estimateSweepSeconds(plan, { decodeTokensPerSecond: 3000, prefillTokensPerSecond: 4000, promptTokens, predictorSecondsPerCall: 1 });
     process.stderr.write(`sweep: ${state.configs.length} configurations x ${plan.seeds.length} seeds, about ${formatDuration(seconds)} on this engine\n`);
   }
   const serverTotals: ServerStats & { host: string } = { host: '', requests: 0, retries: 0, tokensSent: 0, tokensScored: 0, cachedTokens: 0, sglangConvention: null };
-  const apiKey = server ? process.env[server.server.apiKeyEnv ?? 'PRECIS_SERVER_API_KEY'] || undefined : undefined;
+  const apiKey = scoringServer ? process.env[scoringServer.apiKeyEnv ?? 'PRECIS_SERVER_API_KEY'] || undefined : undefined;
+  const compressorTotals = { host: '', requests: 0, retries: 0 };
   const out = await runSweep(plan, state, {
     loadEngine: async (model) => {
-      if (!server || (model === plan.scorer && server.scorerKind === 'local')) return loadEngineFromDir(model);
-      const s = server.server;
+      if (!scoringServer || (model === plan.scorer && scorerIsLocal)) return loadEngineFromDir(model);
+      const s = scoringServer;
       return ServerEngine.connect({
         kind: s.kind,
         baseURL: s.baseURL,
@@ -290,6 +336,26 @@ await runCommand(argv, USAGE, async () => {
       }
       await e.dispose();
     },
+    ...(chat
+      ? {
+          loadCompressor: (model: string) =>
+            connectCompressor({
+              kind: chat.compressor.kind,
+              baseURL: chat.compressor.baseURL,
+              model,
+              concurrency: chat.compressor.concurrency,
+              stream: chat.compressor.stream,
+              confirmHost: chat.compressor.confirmHost,
+              apiKey: process.env[chat.compressor.apiKeyEnv ?? 'PRECIS_COMPRESSOR_API_KEY'] || undefined,
+            }),
+          releaseCompressor: async (c: ChatCompressor) => {
+            compressorTotals.host = c.host;
+            compressorTotals.requests += c.stats.requests;
+            compressorTotals.retries += c.stats.retries;
+            await c.dispose();
+          },
+        }
+      : {}),
     save: (s) => {
       if (args.out) writeAtomic(args.out, JSON.stringify(s));
     },
@@ -307,5 +373,9 @@ await runCommand(argv, USAGE, async () => {
       };
     },
   });
-  return server ? { ...out, server: serverTotals } : out;
+  return {
+    ...out,
+    ...(scoringServer ? { server: serverTotals } : {}),
+    ...(chat ? { compressor: compressorTotals } : {}),
+  };
 });

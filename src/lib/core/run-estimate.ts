@@ -47,6 +47,7 @@ import type {
   Engine,
   EngineCounters,
   GenerateResult,
+  Prompt,
   PromptStyle,
   SamplingSettings,
   StopReason,
@@ -753,20 +754,62 @@ function proxySource(compressor: TextCompressor, scorer: Engine, request: Estima
       generator: { generatedTokens: g.generatedTokens, logprobsNats: g.logprobsNats },
     };
   };
+  return textSource(compressor, prompts, toScorer, () => scorer.counters());
+}
+
+/** Samples from a generate-only compressor, each answer made into a Produced by `convert`. */
+function textSource(
+  compressor: TextCompressor,
+  prompts: Prompt[],
+  convert: (context: number, g: TextGeneration) => Promise<Produced | null>,
+  counters: () => EngineCounters,
+): SampleSource {
   const generateMany = compressor.generateMany?.bind(compressor);
   return {
-    counters: () => scorer.counters(),
+    counters,
     async one(context, settings, onToken) {
       let index = 0;
       const g = await compressor.generate(prompts[context], settings, (text) => onToken({ id: -1, text, logprobNats: Number.NaN, index: index++ }));
-      return toScorer(context, g);
+      return convert(context, g);
     },
     many: generateMany
       ? (jobs, onResult) =>
           generateMany(
             jobs.map((job) => ({ prompt: prompts[job.context], settings: job.settings })),
-            async (index, g) => onResult(index, await toScorer(jobs[index].context, g)),
+            async (index, g) => onResult(index, await convert(jobs[index].context, g)),
           )
       : undefined,
   };
+}
+
+export interface TextGenerationPlan extends Omit<GenerationPlan, 'promptIds'> {
+  /** One chat prompt per slot (compressionPrompt('chat', ...)): the server applies its template. */
+  prompts: Prompt[];
+}
+
+/**
+ * Generation by a generate-only compressor with no scorer at hand (the sweep scores later, with
+ * its fixed scorer): each compression keeps the text, its stop reason and what the server
+ * reported (`generator`); `ids` and `logprobsNats` stay empty until a scorer re-tokenises the
+ * text (scorerIds). Slots, seeds, resume and cancellation as generateCompressions.
+ */
+export async function generateTextCompressions(
+  compressor: TextCompressor,
+  plan: TextGenerationPlan,
+  hooks: EstimateHooks = {},
+): Promise<GenerationOutcome> {
+  const convert = async (_context: number, g: TextGeneration): Promise<Produced | null> =>
+    g.stopReason === 'interrupted'
+      ? null
+      : {
+          text: g.text,
+          tokenTexts: [],
+          ids: [],
+          logprobsNats: [],
+          stopReason: g.stopReason,
+          truncated: g.stopReason === 'length',
+          empty: g.text === '',
+          generator: { generatedTokens: g.generatedTokens, logprobsNats: g.logprobsNats },
+        };
+  return generateSlots(textSource(compressor, plan.prompts, convert, () => ({ ...ZERO_COUNTERS })), plan.prompts.length, plan, hooks);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { validateServerSweep } from './plan';
+import { validateChatSweep, validateServerSweep } from './plan';
 
 const base = { engine: 'vllm', baseURL: 'http://127.0.0.1:8000', servedModel: 'qwen7b', budgets: [16] };
 const noDirs = () => false;
@@ -29,7 +29,8 @@ describe('validateServerSweep', () => {
 
   it('refuses bad combinations by name', () => {
     const bad: [Record<string, unknown>, RegExp][] = [
-      [{ ...base, engine: 'ollama' }, /"engine" must be "reference", "vllm" or "sglang"/],
+      [{ ...base, engine: 'tgi' }, /"engine" must be "reference", "vllm", "sglang" or a generate-only kind \("ollama", "lmstudio", "llama-server", "openai-chat"\)/],
+      [{ ...base, confirmHost: 'x:1' }, /"confirmHost" apply to generate-only compressors only/],
       [{ engine: 'reference', models: ['d'], servedModel: 'x', concurrency: 4 }, /"servedModel", "concurrency" apply to "engine": "vllm" or "sglang" only/],
       [{ ...base, baseURL: 'ftp://h' }, /http:\/\/ or https:\/\//],
       [{ ...base, models: ['a'] }, /not both/],
@@ -45,6 +46,53 @@ describe('validateServerSweep', () => {
       let err: unknown;
       try {
         validateServerSweep(raw, noDirs);
+      } catch (e) {
+        err = e;
+      }
+      expect((err as Error)?.name).toBe('SweepConfigError');
+      expect((err as Error).message).toMatch(pattern);
+    }
+  });
+});
+
+describe('validateChatSweep (generate-only compressors)', () => {
+  const chat = { engine: 'ollama', models: ['llama3.1:8b', 'qwen2.5:7b'], budgets: [16], scorer: 'models/stories' };
+  const isDir = (r: string) => r === 'models/stories';
+
+  it('reads the compressor, its models and a local or served scorer', () => {
+    expect(validateChatSweep({ engine: 'vllm', servedModel: 'x' }, isDir)).toBeNull();
+    expect(validateServerSweep(chat, isDir)).toBeNull();
+    expect(validateChatSweep({ ...chat, concurrency: 3, stream: false, confirmHost: 'box:11434', baseURL: 'http://box:11434', apiKeyEnv: 'K' }, isDir)).toEqual({
+      compressor: { kind: 'ollama', baseURL: 'http://box:11434', concurrency: 3, stream: false, confirmHost: 'box:11434', apiKeyEnv: 'K' },
+      models: ['llama3.1:8b', 'qwen2.5:7b'],
+      scorer: 'models/stories',
+      scorerKind: 'local',
+    });
+    const served = validateChatSweep({ ...chat, scorer: 'qwen7b', scorerServer: { engine: 'sglang', baseURL: 'http://127.0.0.1:30000', batchSize: 4 } }, isDir)!;
+    expect(served.scorerKind).toBe('server');
+    expect(served.scorerServer).toEqual({ kind: 'sglang', baseURL: 'http://127.0.0.1:30000', promptStyle: 'plain', concurrency: undefined, batchSize: 4 });
+    expect(served.compressor).toEqual({ kind: 'ollama', concurrency: undefined, stream: true });
+  });
+
+  it('refuses what a generate-only sweep cannot do, by name', () => {
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ ...chat, scorer: undefined }, /cannot score text, so "scorer" is required/],
+      [{ ...chat, scorer: 'self' }, /cannot score text, so "scorer" is required/],
+      [{ ...chat, scorer: 'qwen7b' }, /is not a local model folder; a served scorer needs "scorerServer"/],
+      [{ ...chat, scorer: 'q', scorerServer: { engine: 'ollama', baseURL: 'http://h:1' } }, /"scorerServer.engine" must be "vllm" or "sglang"/],
+      [{ ...chat, scorer: 'q', scorerServer: { engine: 'vllm', baseURL: 'http://h:1', servedModel: 'q' } }, /"scorerServer.servedModel" is not used/],
+      [{ ...chat, scorer: 'q', scorerServer: { engine: 'vllm', baseURL: 'http://h:1' }, temperatures: [0.7] }, /temperatures 0\.7 cannot be scored by a server/],
+      [{ ...chat, servedModel: 'x' }, /"servedModel" does not apply to a generate-only compressor/],
+      [{ ...chat, batchSize: 4 }, /"batchSize" does not apply to a generate-only compressor \(give it in "scorerServer"\)/],
+      [{ ...chat, models: [] }, /needs "models"/],
+      [{ ...chat, baseURL: 'localhost:11434' }, /http:\/\/ or https:\/\//],
+      [{ ...chat, stream: 'yes' }, /"stream" must be true or false/],
+      [{ ...chat, confirmHost: '' }, /"confirmHost" must be the host/],
+    ];
+    for (const [raw, pattern] of bad) {
+      let err: unknown;
+      try {
+        validateChatSweep(raw, isDir);
       } catch (e) {
         err = e;
       }

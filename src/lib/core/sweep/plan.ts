@@ -158,8 +158,15 @@ function optionalWhole(raw: Record<string, unknown>, name: string): number | und
  */
 export function validateServerSweep(raw: Record<string, unknown>, isLocalDir: (ref: string) => boolean): ServerSweepFields | null {
   const engine = raw.engine ?? 'reference';
-  if (engine !== 'reference' && engine !== 'vllm' && engine !== 'sglang') {
-    throw new SweepConfigError(`"engine" must be "reference", "vllm" or "sglang" (got ${JSON.stringify(engine)}).`);
+  if (engine !== 'reference' && engine !== 'vllm' && engine !== 'sglang' && !isSweepChatKind(engine)) {
+    throw new SweepConfigError(
+      `"engine" must be "reference", "vllm", "sglang" or a generate-only kind (${SWEEP_CHAT_KINDS.map((k) => `"${k}"`).join(', ')}) (got ${JSON.stringify(engine)}).`,
+    );
+  }
+  if (isSweepChatKind(engine)) return null;
+  const strayChat = CHAT_ONLY_FIELDS.filter((f) => raw[f] !== undefined);
+  if (strayChat.length > 0) {
+    throw new SweepConfigError(`${strayChat.map((f) => `"${f}"`).join(', ')} apply to generate-only compressors only ("engine": ${SWEEP_CHAT_KINDS.map((k) => `"${k}"`).join(', ')}).`);
   }
   if (engine === 'reference') {
     const stray = SERVER_ONLY_FIELDS.filter((f) => raw[f] !== undefined);
@@ -220,6 +227,112 @@ export function validateServerSweep(raw: Record<string, unknown>, isLocalDir: (r
     models,
     scorer,
     scorerKind,
+  };
+}
+
+/** Generate-only compressor kinds (workers/engines/chat/wire.ts CHAT_KINDS; a test keeps them equal). */
+export const SWEEP_CHAT_KINDS = ['ollama', 'lmstudio', 'llama-server', 'openai-chat'] as const;
+export type SweepChatKind = (typeof SWEEP_CHAT_KINDS)[number];
+
+export function isSweepChatKind(x: unknown): x is SweepChatKind {
+  return typeof x === 'string' && (SWEEP_CHAT_KINDS as readonly string[]).includes(x);
+}
+
+const CHAT_ONLY_FIELDS = ['scorerServer', 'confirmHost', 'stream'] as const;
+
+/** How a sweep reaches a generate-only compressor (not part of the plan, as SweepServer). */
+export interface SweepChatCompressor {
+  kind: SweepChatKind;
+  /** Undefined: the kind's default address. */
+  baseURL?: string;
+  concurrency?: number;
+  stream: boolean;
+  /** The host named by "confirmHost": raw contexts may go there though it is not this machine. */
+  confirmHost?: string;
+  apiKeyEnv?: string;
+}
+
+export interface ChatSweepFields {
+  compressor: SweepChatCompressor;
+  /** Compressor model names, as the server lists them. */
+  models: string[];
+  /** A local model folder, or a model served by `scorerServer`. */
+  scorer: string;
+  scorerKind: 'server' | 'local';
+  /** The scoring server, when the scorer is served (vLLM or SGLang). */
+  scorerServer?: SweepServer;
+}
+
+/**
+ * A sweep whose compressors are generate-only servers (`"engine": "ollama"` and the other
+ * SWEEP_CHAT_KINDS): they write, and one fixed scorer scores every text, so "scorer" is
+ * required; it is a local model folder, or a name served by `"scorerServer": {"engine":
+ * "vllm" | "sglang", "baseURL", ...}` (the server fields of validateServerSweep). Null for the
+ * other engines.
+ */
+export function validateChatSweep(raw: Record<string, unknown>, isLocalDir: (ref: string) => boolean): ChatSweepFields | null {
+  const kind = raw.engine;
+  if (!isSweepChatKind(kind)) return null;
+  for (const f of ['servedModel', 'promptStyle', 'batchSize', 'vllmScoring'] as const) {
+    if (raw[f] !== undefined) throw new SweepConfigError(`"${f}" does not apply to a generate-only compressor${f === 'servedModel' ? ' (list its model names in "models")' : ' (give it in "scorerServer")'}.`);
+  }
+  if (!Array.isArray(raw.models) || raw.models.length === 0 || !raw.models.every((m) => typeof m === 'string' && m.trim() !== '')) {
+    throw new SweepConfigError(`"engine": "${kind}" needs "models", the model names the server lists at /v1/models.`);
+  }
+  let baseURL: string | undefined;
+  if (raw.baseURL !== undefined) {
+    if (typeof raw.baseURL !== 'string' || !/^https?:\/\/[^/\s]+/i.test(raw.baseURL.trim())) {
+      throw new SweepConfigError(`"baseURL" must be an http:// or https:// address (got ${JSON.stringify(raw.baseURL)}).`);
+    }
+    baseURL = raw.baseURL.trim();
+  }
+  const scorer = raw.scorer;
+  if (scorer === undefined || scorer === 'self') {
+    throw new SweepConfigError(
+      `a generate-only compressor cannot score text, so "scorer" is required: a local model folder, or a model served by "scorerServer" (vLLM or SGLang).`,
+    );
+  }
+  if (typeof scorer !== 'string' || scorer.trim() === '') throw new SweepConfigError('"scorer" must be a local model folder or a served model name.');
+  let scorerServer: SweepServer | undefined;
+  let scorerKind: ChatSweepFields['scorerKind'];
+  if (raw.scorerServer !== undefined) {
+    const ss = raw.scorerServer as Record<string, unknown> | null;
+    if (!ss || typeof ss !== 'object' || Array.isArray(ss)) throw new SweepConfigError('"scorerServer" must be an object: {"engine": "vllm" | "sglang", "baseURL": ...}.');
+    if (ss.engine !== 'vllm' && ss.engine !== 'sglang') throw new SweepConfigError('"scorerServer.engine" must be "vllm" or "sglang" (a server that can score).');
+    for (const f of ['servedModel', 'models', 'scorer'] as const) {
+      if (ss[f] !== undefined) throw new SweepConfigError(`"scorerServer.${f}" is not used: the served scorer is named by "scorer".`);
+    }
+    const fields = validateServerSweep({ ...ss, servedModel: scorer, temperatures: raw.temperatures }, () => false)!;
+    scorerServer = fields.server;
+    scorerKind = 'server';
+  } else if (isLocalDir(scorer)) {
+    scorerKind = 'local';
+  } else {
+    throw new SweepConfigError(`"scorer" ${JSON.stringify(scorer)} is not a local model folder; a served scorer needs "scorerServer" (its engine and address).`);
+  }
+  const stream = raw.stream ?? true;
+  if (typeof stream !== 'boolean') throw new SweepConfigError('"stream" must be true or false.');
+  const confirmHost = raw.confirmHost;
+  if (confirmHost !== undefined && (typeof confirmHost !== 'string' || confirmHost.trim() === '')) {
+    throw new SweepConfigError('"confirmHost" must be the host the raw contexts may go to (e.g. "192.168.1.20:11434").');
+  }
+  const apiKeyEnv = raw.apiKeyEnv;
+  if (apiKeyEnv !== undefined && (typeof apiKeyEnv !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(apiKeyEnv))) {
+    throw new SweepConfigError('"apiKeyEnv" must name an environment variable (the key itself never goes in the config).');
+  }
+  return {
+    compressor: {
+      kind,
+      ...(baseURL !== undefined ? { baseURL } : {}),
+      concurrency: optionalWhole(raw, 'concurrency'),
+      stream,
+      ...(confirmHost !== undefined ? { confirmHost: (confirmHost as string).trim() } : {}),
+      ...(apiKeyEnv !== undefined ? { apiKeyEnv: apiKeyEnv as string } : {}),
+    },
+    models: raw.models as string[],
+    scorer,
+    scorerKind,
+    ...(scorerServer ? { scorerServer } : {}),
   };
 }
 

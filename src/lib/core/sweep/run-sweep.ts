@@ -17,6 +17,11 @@
  * the predictor answers every item of every run from that item's compressions, the judge
  * grades, and the summaries, fit and correlation are computed.
  *
+ * Generate-only compressors (`deps.loadCompressor`: Ollama, LM Studio, llama-server): the
+ * models are their names, each writes its compressions from the chat template
+ * (generateTextCompressions), and the fixed scorer, which is required, re-tokenises and scores
+ * every text as above. Their windows are theirs to enforce; only the scorer's is checked first.
+ *
  * Eval conditioning: with items, compression z of item i is sampled from T(x_c(i), q_i) and
  * scored under T(x_l, q_i) for every context l of the bank (I(X;Z|Q)); the bank is the distinct
  * item contexts.
@@ -27,10 +32,12 @@
 import type { Engine, ModelArchitecture } from '../engine';
 import { PrecisError, errorMessage, errorName } from '../errors';
 import { summarizeTerms } from '../estimator';
-import { COMPRESSION_TEMPLATE_VERSION } from '../prompts';
+import { COMPRESSION_TEMPLATE_VERSION, compressionPrompt } from '../prompts';
+import type { TextCompressor } from '../text-compressor';
 import { buildPayload, rawPayload, type ChatMessage } from '../../predictor/payload';
 import {
   generateCompressions,
+  generateTextCompressions,
   promptIdsFor,
   scoreUnderContexts,
   scorerIds,
@@ -48,7 +55,7 @@ import {
   type Judgement,
   type JudgeKind,
 } from './judge';
-import { configurations, maxTokensOf, slotsPerRun, type BudgetUnit, type SweepPlan } from './plan';
+import { configurations, maxTokensOf, slotsPerRun, SweepConfigError, type BudgetUnit, type SweepPlan } from './plan';
 import { correlation, fitNeedsMessage, fitRateDistortion, mean, sampleSd, wilsonInterval, MIN_FIT_POINTS } from './stats';
 
 export const SWEEP_FORMAT = 'precis-sweep';
@@ -82,6 +89,12 @@ export interface CompressionOut {
   truncated: boolean;
   /** Exactly the ids that were scored (the scorer's own ids with a fixed scorer). */
   ids: number[];
+  /**
+   * Written by a generate-only compressor: what the server reported (its token count and
+   * log-probs, when it gives them). `generatedIds` and `logprobsNats` are then empty: the
+   * server's ids are not known, and `ids` is the scorer's re-tokenisation of `text`.
+   */
+  generator?: { generatedTokens: number | null; logprobsNats: number[] | null };
   termNats?: number;
   /** s_l under each context l (nats). */
   scoresNats?: number[];
@@ -211,6 +224,13 @@ export interface SweepProgress {
 export interface SweepDeps {
   loadEngine(model: string): Promise<Engine>;
   releaseEngine(engine: Engine): Promise<void>;
+  /**
+   * Given: the plan's models are generate-only compressors (Ollama, LM Studio, llama-server, any
+   * OpenAI-compatible chat endpoint). Each writes its compressions from the chat template, and
+   * the fixed scorer (`loadEngine(plan.scorer)`) re-tokenises and scores every text.
+   */
+  loadCompressor?(model: string): Promise<TextCompressor>;
+  releaseCompressor?(compressor: TextCompressor): Promise<void>;
   /** Persist the state (called after every change). */
   save(state: SweepOutput): void | Promise<void>;
   /** Ask the predictor; throws on failure (the sweep then pauses). */
@@ -299,6 +319,10 @@ export async function runSweep(plan: SweepPlan, state: SweepOutput, deps: SweepD
   const items = plan.items;
   const itemContext = plan.itemContext ?? [];
   const proxy = plan.scorer !== 'self';
+  const textPath = deps.loadCompressor !== undefined;
+  if (textPath && !proxy) {
+    throw new SweepConfigError('a generate-only compressor cannot score text: give "scorer", a local model folder or a served scorer.');
+  }
   state.status = 'running';
   state.pausedReason = undefined;
   if (plan.budgetUnit === 'sentences') {
@@ -333,7 +357,8 @@ export async function runSweep(plan: SweepPlan, state: SweepOutput, deps: SweepD
   // 1. Every passage against every model's window (and the scorer's), before any work.
   report('checking', 'Checking every passage against every model window');
   const maxBudgetTokens = plan.budgetUnit === 'tokens' ? Math.max(...plan.budgets) : plan.maxTokens;
-  for (const model of proxy ? [...plan.models, plan.scorer] : plan.models) {
+  // A generate-only compressor has no tokenizer here: its own server refuses what does not fit.
+  for (const model of textPath ? [plan.scorer] : proxy ? [...plan.models, plan.scorer] : plan.models) {
     const engine = await deps.loadEngine(model);
     try {
       for (const q of questionsOf()) await promptIdsFor(engine, plan.bank, q, maxBudgetTokens);
@@ -369,9 +394,10 @@ export async function runSweep(plan: SweepPlan, state: SweepOutput, deps: SweepD
     });
     const byContext = (pick: (c: CompressionOut) => number) =>
       plan.bank.map((_, l) => run.compressions.filter((c) => c.context === l).map(pick));
+    // A text compressor's own ids are unknown: its length is the scorer's count of the text.
     const summary = summarizeTerms(
       byContext((c) => c.termNats!),
-      byContext((c) => c.generatedIds.length),
+      byContext((c) => (textPath ? c.ids.length : c.generatedIds.length)),
     );
     Object.assign(run, {
       scored: true,
@@ -387,7 +413,66 @@ export async function runSweep(plan: SweepPlan, state: SweepOutput, deps: SweepD
     return true;
   };
 
-  for (const model of plan.models) {
+  const record = async (run: RunOut, g: GeneratedCompression, detail: string, model: string) => {
+    run.compressions.push({
+      context: items ? itemContext[g.context] : g.context,
+      ...(items ? { item: g.context } : {}),
+      sample: g.sample,
+      seed: g.seed,
+      text: g.text,
+      generatedIds: g.ids,
+      logprobsNats: g.logprobsNats,
+      stopReason: g.stopReason,
+      truncated: g.truncated,
+      ids: g.ids,
+      ...(g.generator ? { generator: g.generator } : {}),
+    });
+    sortCompressions(run, m);
+    run.timings.generatedTokens += g.generator ? (g.generator.generatedTokens ?? 0) : g.ids.length;
+    await deps.save(state);
+    done++;
+    report('generating', detail, model);
+  };
+
+  for (const model of textPath ? plan.models : []) {
+    const cfgs = state.configs.filter((c) => c.model === model);
+    if (!cfgs.some((c) => c.runs.some((r) => r.compressions.length < slots * m))) continue;
+    const compressor = await deps.loadCompressor!(model);
+    try {
+      for (const cfg of cfgs) {
+        cfg.modelId = compressor.id;
+        cfg.architecture = null;
+        const sb = sentenceBudget(cfg.budget);
+        for (const run of cfg.runs) {
+          if (run.compressions.length >= slots * m) continue;
+          const prompts = Array.from({ length: slots }, (_, s) =>
+            items
+              ? compressionPrompt('chat', plan.bank[itemContext[s]], items[s].question, { sentenceBudget: sb })
+              : compressionPrompt('chat', plan.bank[s], plan.question, { sentenceBudget: sb }),
+          );
+          run.generationPromptIds = [];
+          const detail = `Writing compressions: ${model} on ${compressor.host}, budget ${cfg.budget}, T ${cfg.temperature}, seed ${run.seed}`;
+          report('generating', detail, model);
+          const gen = await generateTextCompressions(
+            compressor,
+            {
+              prompts,
+              samplesPerContext: m,
+              settings: { temperature: cfg.temperature, topP: 1, maxTokens: cfg.maxTokens, seed: run.seed },
+              resume: run.compressions.map((c) => toGenerated(c, slotOf(c))),
+            },
+            { signal: deps.signal, now, onCompression: (g) => record(run, g, detail, model) },
+          );
+          run.timings.generationMs += gen.generationMs;
+          if (gen.status === 'cancelled') return cancelled();
+        }
+      }
+    } finally {
+      await (deps.releaseCompressor ? deps.releaseCompressor(compressor) : compressor.dispose());
+    }
+  }
+
+  for (const model of textPath ? [] : plan.models) {
     const cfgs = state.configs.filter((c) => c.model === model);
     const needGen = cfgs.some((c) => c.runs.some((r) => r.compressions.length < slots * m));
     const needScore = !proxy && cfgs.some((c) => c.runs.some((r) => !r.scored));
@@ -418,29 +503,7 @@ export async function runSweep(plan: SweepPlan, state: SweepOutput, deps: SweepD
                 settings: { temperature: cfg.temperature, topP: 1, maxTokens: cfg.maxTokens, seed: run.seed },
                 resume: run.compressions.map((c) => toGenerated(c, slotOf(c))),
               },
-              {
-                signal: deps.signal,
-                now,
-                onCompression: async (g) => {
-                  run.compressions.push({
-                    context: items ? itemContext[g.context] : g.context,
-                    ...(items ? { item: g.context } : {}),
-                    sample: g.sample,
-                    seed: g.seed,
-                    text: g.text,
-                    generatedIds: g.ids,
-                    logprobsNats: g.logprobsNats,
-                    stopReason: g.stopReason,
-                    truncated: g.truncated,
-                    ids: g.ids,
-                  });
-                  sortCompressions(run, m);
-                  run.timings.generatedTokens += g.ids.length;
-                  await deps.save(state);
-                  done++;
-                  report('generating', detail, model);
-                },
-              },
+              { signal: deps.signal, now, onCompression: (g) => record(run, g, detail, model) },
             );
             run.timings.generationMs += gen.generationMs;
             if (gen.status === 'cancelled') return cancelled();
