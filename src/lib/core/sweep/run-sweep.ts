@@ -434,6 +434,19 @@ export async function runSweep(plan: SweepPlan, state: SweepOutput, deps: SweepD
     report('generating', detail, model);
   };
 
+  // What every generation of a run shares: M samples per slot, the configuration's sampling,
+  // the compressions already saved (resume), and a save after each new one.
+  const slotPlan = (cfg: ConfigOut, run: RunOut) => ({
+    samplesPerContext: m,
+    settings: { temperature: cfg.temperature, topP: 1, maxTokens: cfg.maxTokens, seed: run.seed },
+    resume: run.compressions.map((c) => toGenerated(c, slotOf(c))),
+  });
+  const generationHooks = (run: RunOut, detail: string, model: string) => ({
+    signal: deps.signal,
+    now,
+    onCompression: (g: GeneratedCompression) => record(run, g, detail, model),
+  });
+
   for (const model of textPath ? plan.models : []) {
     const cfgs = state.configs.filter((c) => c.model === model);
     if (!cfgs.some((c) => c.runs.some((r) => r.compressions.length < slots * m))) continue;
@@ -455,13 +468,8 @@ export async function runSweep(plan: SweepPlan, state: SweepOutput, deps: SweepD
           report('generating', detail, model);
           const gen = await generateTextCompressions(
             compressor,
-            {
-              prompts,
-              samplesPerContext: m,
-              settings: { temperature: cfg.temperature, topP: 1, maxTokens: cfg.maxTokens, seed: run.seed },
-              resume: run.compressions.map((c) => toGenerated(c, slotOf(c))),
-            },
-            { signal: deps.signal, now, onCompression: (g) => record(run, g, detail, model) },
+            { prompts, ...slotPlan(cfg, run) },
+            generationHooks(run, detail, model),
           );
           run.timings.generationMs += gen.generationMs;
           if (gen.status === 'cancelled') return cancelled();
@@ -497,13 +505,8 @@ export async function runSweep(plan: SweepPlan, state: SweepOutput, deps: SweepD
             report('generating', detail, model);
             const gen = await generateCompressions(
               engine,
-              {
-                promptIds: prompts,
-                samplesPerContext: m,
-                settings: { temperature: cfg.temperature, topP: 1, maxTokens: cfg.maxTokens, seed: run.seed },
-                resume: run.compressions.map((c) => toGenerated(c, slotOf(c))),
-              },
-              { signal: deps.signal, now, onCompression: (g) => record(run, g, detail, model) },
+              { promptIds: prompts, ...slotPlan(cfg, run) },
+              generationHooks(run, detail, model),
             );
             run.timings.generationMs += gen.generationMs;
             if (gen.status === 'cancelled') return cancelled();
