@@ -130,6 +130,8 @@ export class ServerEngine implements Engine {
   private scoreMaxTokens: 0 | 1 = 0;
   private vllmIdsAsTokens = false;
   private charsPerToken = 4;
+  /** Where tokenisation is asked for: the server's own paths, or a gateway's /v1 ones. */
+  private tokenizerPaths = { tokenize: '/tokenize', detokenize: '/detokenize' };
   private interrupted = false;
   /** True during the capability check: entry-count problems mean "cannot score". */
   private probing = false;
@@ -166,13 +168,21 @@ export class ServerEngine implements Engine {
     const engine = new ServerEngine(config);
     const listed = await engine.checkModel();
     let probe;
+    const notFound = (err: unknown) => errorName(err) === 'ServerHttpError' && (err as ServerHttpError).status === 404;
     try {
       probe = await engine.tokenizeRaw(PROBE_PROMPT, true);
     } catch (err) {
-      if (errorName(err) === 'ServerHttpError' && (err as ServerHttpError).status === 404) {
-        throw new ServerCannotScoreError(engine.host, 'it has no /tokenize endpoint, so the ids it would score cannot be known');
+      if (!notFound(err)) throw err;
+      // SGLang's Model Gateway (sglang_router) has no /tokenize: it tokenises itself at /v1/tokenize.
+      engine.tokenizerPaths = { tokenize: '/v1/tokenize', detokenize: '/v1/detokenize' };
+      try {
+        probe = await engine.tokenizeRaw(PROBE_PROMPT, true);
+      } catch (err2) {
+        if (notFound(err2)) {
+          throw new ServerCannotScoreError(engine.host, 'it has no /tokenize (nor /v1/tokenize) endpoint, so the ids it would score cannot be known');
+        }
+        throw err2;
       }
-      throw err;
     }
     const bare = await engine.tokenizeRaw(PROBE_PROMPT, false);
     const bos = probe.tokens.length === bare.tokens.length + 1 ? probe.tokens[0] : null;
@@ -229,7 +239,7 @@ export class ServerEngine implements Engine {
   }
 
   private async tokenizeRaw(text: string, addSpecial: boolean) {
-    return parseTokenize(this.host, await this.http.post('/tokenize', { model: this.config.servedModel, prompt: text, add_special_tokens: addSpecial }));
+    return parseTokenize(this.host, await this.http.post(this.tokenizerPaths.tokenize, { model: this.config.servedModel, prompt: text, add_special_tokens: addSpecial }));
   }
 
   async tokenize(text: string): Promise<number[]> {
@@ -238,7 +248,7 @@ export class ServerEngine implements Engine {
 
   async detokenize(ids: number[]): Promise<string> {
     if (ids.length === 0) return '';
-    return parseDetokenize(this.host, await this.http.post('/detokenize', { model: this.config.servedModel, tokens: ids }));
+    return parseDetokenize(this.host, await this.http.post(this.tokenizerPaths.detokenize, { model: this.config.servedModel, tokens: ids }));
   }
 
   /** A cheap count for cutting passages (chars per token measured on connect, with a margin). */
@@ -249,7 +259,7 @@ export class ServerEngine implements Engine {
   async promptIds(prompt: Prompt): Promise<number[]> {
     if (prompt.kind === 'plain') return (await this.tokenizeRaw(prompt.text, true)).tokens;
     try {
-      const answer = await this.http.post('/tokenize', {
+      const answer = await this.http.post(this.tokenizerPaths.tokenize, {
         model: this.config.servedModel,
         messages: prompt.messages,
         add_generation_prompt: true,

@@ -114,6 +114,21 @@ describe.skipIf(!fixturePresent)('server engine against fixture servers backed b
     });
   });
 
+  it('behind SGLang\'s Model Gateway (no /tokenize): tokenises at /v1/tokenize, without special tokens, window unknown', async () => {
+    await withFixture({ kind: 'sglang', gateway: true }, async (server) => {
+      const engine = await connect(server, { kind: 'sglang', batchSize: 2 });
+      expect(engine.info.windowUnknown).toBe(true);
+      // The gateway encodes without special tokens whatever is asked, so no BOS can be told apart.
+      expect(engine.info.bosId).toBeNull();
+      expect(await engine.promptIds(PROMPT)).toEqual(ref.tokenize(PROMPT.text));
+      expect(await engine.tokenize(' He ran')).toEqual(ref.tokenize(' He ran'));
+      expect(await engine.detokenize(refPrompt.slice(1))).toBe(ref.detokenize(refPrompt.slice(1)));
+      const got = await engine.score(refPrompt, conts, 1);
+      got.forEach((row, r) => row.forEach((v, t) => expect(Math.abs(v - expected[r][t])).toBeLessThan(1e-9)));
+      expect(server.requests.some((r) => r.path === '/v1/tokenize')).toBe(true);
+    });
+  });
+
   it('an MI estimate over the server equals the one over the reference engine', async () => {
     await withFixture({ kind: 'sglang' }, async (server) => {
       const engine = await connect(server, { kind: 'sglang', concurrency: 3, batchSize: 2 });
