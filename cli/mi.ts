@@ -64,7 +64,8 @@ Output (one line of JSON on stdout), nats unless named bits:
   counters             engine work while scoring: {"prefillTokens", "decodeSteps", "forwardCalls"}
   generationCounters   the same while sampling the compressions; timings: {"generationMs", "scoringMs"}
   server               (server engines) {"host", "sampler": "server", "requests", "retries",
-                       "tokensSent", "tokensScored", "cachedTokens", "sglangConvention"}
+                       "tokensSent", "tokensScored", "cachedTokens", "sglangConvention",
+                       "scoring": {"mode": echo|prompt_logprobs|sglang, "sequencesPerRequest"}}
 Errors: a message on stderr and exit code 1 (a server that cannot score: ServerCannotScoreError).
 `;
 

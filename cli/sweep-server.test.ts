@@ -203,7 +203,8 @@ describe.skipIf(!fixturePresent)('sweep command on vLLM and SGLang (fixture serv
     try {
       await bad({ engine: 'vllm', baseURL: llama.url, servedModel: 'stories260K', ...grid }, 'e9.json', /^ServerCannotScoreError: This server cannot score text: use it to generate, with another scorer/m);
       // Refused on connect: no generation request was ever sent.
-      expect(llama.requests.filter((r) => r.path === '/v1/completions' && !(JSON.parse(r.body) as { echo?: boolean }).echo)).toHaveLength(0);
+      // (The capability check tries echo and prompt_logprobs; only generation sends a seed.)
+      expect(llama.requests.filter((r) => r.path === '/v1/completions' && 'seed' in (JSON.parse(r.body) as object))).toHaveLength(0);
     } finally {
       await llama.close();
     }

@@ -96,7 +96,8 @@ Output: {"configs": [{"model", "budget", "temperature", "miBitsMean", "miBitsSpr
   "scoresNats", "pmiNats"}], "items"?: [{"index", "answer", "correct"}]}]}], "fit"?, "fitNote"?,
   "correlation"?, "baselines"?, "status", ...}
   "server"? (server engines): this invocation's {"host", "requests", "retries", "tokensSent",
-  "tokensScored", "cachedTokens"} over every server engine it connected (not saved in --out).
+  "tokensScored", "cachedTokens", "sglangConvention", "scoring": {"mode", "sequencesPerRequest"}}
+  over every server engine it connected (not saved in --out).
   ids / promptIds are exactly what was scored (the scorer's with a fixed scorer). With eval,
   compression of item i was scored under contexts[l].promptIdsByItem[i] (item i's question).
 Errors: a message on stderr and exit 1 (a paused sweep keeps its --out file: run again to resume).
@@ -305,7 +306,16 @@ await runCommand(argv, USAGE, async () => {
     const seconds = estimateSweepSeconds(plan, { decodeTokensPerSecond: 3000, prefillTokensPerSecond: 4000, promptTokens, predictorSecondsPerCall: 1 });
     process.stderr.write(`sweep: ${state.configs.length} configurations x ${plan.seeds.length} seeds, about ${formatDuration(seconds)} on this engine\n`);
   }
-  const serverTotals: ServerStats & { host: string } = { host: '', requests: 0, retries: 0, tokensSent: 0, tokensScored: 0, cachedTokens: 0, sglangConvention: null };
+  const serverTotals: Omit<ServerStats, 'scoring'> & { host: string; scoring: ServerStats['scoring'] | null } = {
+    host: '',
+    requests: 0,
+    retries: 0,
+    tokensSent: 0,
+    tokensScored: 0,
+    cachedTokens: 0,
+    sglangConvention: null,
+    scoring: null,
+  };
   const apiKey = scoringServer ? process.env[scoringServer.apiKeyEnv ?? 'PRECIS_SERVER_API_KEY'] || undefined : undefined;
   const compressorTotals = { host: '', requests: 0, retries: 0 };
   const out = await runSweep(plan, state, {
@@ -333,6 +343,7 @@ await runCommand(argv, USAGE, async () => {
         serverTotals.tokensScored += st.tokensScored;
         serverTotals.cachedTokens += st.cachedTokens;
         serverTotals.sglangConvention ??= st.sglangConvention;
+        serverTotals.scoring ??= st.scoring;
       }
       await e.dispose();
     },

@@ -99,6 +99,11 @@ export interface ServerStats {
   cachedTokens: number;
   /** SGLang: which first-entry convention it answered with. */
   sglangConvention: SglangScoreStats['convention'];
+  /**
+   * How it is asked to score: vLLM's echo or prompt_logprobs ('sglang' for SGLang), and the
+   * sequences per request (1 for a server the capability check found takes no list requests).
+   */
+  scoring: { mode: VllmScoring | 'sglang'; sequencesPerRequest: number };
 }
 
 /**
@@ -117,6 +122,12 @@ function rootOf(baseURL: string): string {
   return `${url.origin}${path}`;
 }
 
+/** A failure that may only mean "not in this form": the capability check then tries the next one. */
+function isFormatFailure(err: unknown): boolean {
+  if (err instanceof EntryCountError || errorName(err) === 'ServerResponseError') return true;
+  return errorName(err) === 'ServerHttpError' && [400, 422, 500].includes((err as ServerHttpError).status);
+}
+
 const maxTokensRefused = (err: unknown) =>
   errorName(err) === 'ServerHttpError' && (err as ServerHttpError).status === 400 && /max_(new_)?tokens/i.test((err as Error).message);
 
@@ -128,6 +139,10 @@ export class ServerEngine implements Engine {
   private readonly extra = { tokensSent: 0, tokensScored: 0 };
   private readonly sglang: SglangScoreStats = { cachedTokens: 0, convention: null };
   private scoreMaxTokens: 0 | 1 = 0;
+  /** vLLM: the scoring form in use (the configured one, or what the capability check found). */
+  private vllmScoring: VllmScoring;
+  /** The server takes one sequence per scoring request (found by the capability check). */
+  private singleSequence = false;
   private vllmIdsAsTokens = false;
   private charsPerToken = 4;
   /** Where tokenisation is asked for: the server's own paths, or a gateway's /v1 ones. */
@@ -137,6 +152,7 @@ export class ServerEngine implements Engine {
   private probing = false;
 
   private constructor(readonly config: ServerEngineConfig) {
+    this.vllmScoring = config.vllmScoring ?? 'echo';
     const root = rootOf(config.baseURL);
     this.host = parseBaseUrl(root).host;
     this.http = new ServerHttp({
@@ -214,24 +230,46 @@ export class ServerEngine implements Engine {
     return maxModelLen.get(this.config.servedModel) ?? null;
   }
 
+  /**
+   * The capability check: score a known continuation whole and less its last token. Tried in
+   * order until one works: the list request of the configured form; one sequence per request (a
+   * server that takes no list requests); on vLLM, unless a scoring mode was chosen, the same with
+   * prompt_logprobs instead of echo (a server without echo). Only answers that look like a format
+   * problem (a 400, 422 or 500, an unreadable answer, a wrong number of entries) move on to the
+   * next form; anything else (down, auth, a model not served) is reported at once. If none works,
+   * the first failure is reported: too few entries as ServerCannotScoreError.
+   */
   private async checkScoring(promptIds: number[]): Promise<void> {
     const continuation = await this.tokenize(PROBE_CONTINUATION);
     if (promptIds.length === 0 || continuation.length === 0) {
       throw new ServerCannotScoreError(this.host, 'its /tokenize returned no tokens for a non-empty text');
     }
+    const modes: VllmScoring[] = this.config.kind === 'vllm' && this.config.vllmScoring === undefined ? ['echo', 'prompt_logprobs'] : [this.vllmScoring];
+    let firstFailure: unknown = null;
     this.probing = true;
     try {
-      const [a, b] = await this.score(promptIds, [continuation, continuation.slice(0, -1)]);
-      // The same prefix must score the same under a shorter sequence (teacher forcing is causal).
-      const prefixDiff = Math.max(...b.map((v, t) => Math.abs(v - a[t])));
-      if (!(prefixDiff < 1e-3)) {
-        throw new ServerCannotScoreError(this.host, `the log-probabilities of a shared prefix differ by ${prefixDiff.toFixed(4)} nats between two sequences`);
+      for (const mode of modes) {
+        for (const single of [false, true]) {
+          this.vllmScoring = mode;
+          this.singleSequence = single;
+          try {
+            const [a, b] = await this.score(promptIds, [continuation, continuation.slice(0, -1)]);
+            // The same prefix must score the same under a shorter sequence (teacher forcing is causal).
+            const prefixDiff = Math.max(...b.map((v, t) => Math.abs(v - a[t])));
+            if (!(prefixDiff < 1e-3)) {
+              throw new ServerCannotScoreError(this.host, `the log-probabilities of a shared prefix differ by ${prefixDiff.toFixed(4)} nats between two sequences`);
+            }
+            return;
+          } catch (err) {
+            if (!isFormatFailure(err)) throw err;
+            firstFailure ??= err;
+          }
+        }
       }
-    } catch (err) {
-      if (err instanceof EntryCountError) {
-        throw new ServerCannotScoreError(this.host, `asked for ${err.expected} prompt log-probabilities, it returned ${err.got}`);
+      if (firstFailure instanceof EntryCountError) {
+        throw new ServerCannotScoreError(this.host, `asked for ${firstFailure.expected} prompt log-probabilities, it returned ${firstFailure.got}`);
       }
-      throw err;
+      throw firstFailure;
     } finally {
       this.probing = false;
       this.resetCounters();
@@ -382,7 +420,7 @@ export class ServerEngine implements Engine {
     }
     this.interrupted = false;
     const out: number[][][] = jobs.map((j) => j.continuations.map(() => []));
-    const batch = Math.max(1, this.config.batchSize ?? 16);
+    const batch = this.sequencesPerRequest();
     const tasks: { job: number; rows: number[] }[] = [];
     const pending = jobs.map(() => 0);
     jobs.forEach(({ continuations }, job) => {
@@ -422,7 +460,11 @@ export class ServerEngine implements Engine {
 
   /** Sequences the engine keeps in flight when scoring: concurrency × list size. */
   scoringSequencesInFlight(): number {
-    return this.concurrency() * Math.max(1, this.config.batchSize ?? 16);
+    return this.concurrency() * this.sequencesPerRequest();
+  }
+
+  private sequencesPerRequest(): number {
+    return this.singleSequence ? 1 : Math.max(1, this.config.batchSize ?? 16);
   }
 
   private async scoreSequences(sequences: number[][], promptLength: number): Promise<number[][]> {
@@ -434,7 +476,7 @@ export class ServerEngine implements Engine {
           const mode = this.config.sglangLogprobStart ?? 'continuation';
           return parseSglangScores(this.host, await this.http.post('/generate', sglangScoreBody(sequences, promptLength, maxTokens, mode)), sequences, promptLength, this.sglang, mode);
         }
-        const mode = this.config.vllmScoring ?? 'echo';
+        const mode = this.vllmScoring;
         return parseVllmScores(this.host, await this.http.post('/v1/completions', vllmScoreBody(servedModel, sequences, mode, maxTokens)), sequences, promptLength, mode);
       } catch (err) {
         // max_tokens 0 refused (older vLLM; SGLang variants): ask for one token and ignore it.
@@ -479,6 +521,7 @@ export class ServerEngine implements Engine {
       tokensScored: this.extra.tokensScored,
       cachedTokens: this.sglang.cachedTokens,
       sglangConvention: this.sglang.convention,
+      scoring: { mode: this.config.kind === 'sglang' ? 'sglang' : this.vllmScoring, sequencesPerRequest: this.sequencesPerRequest() },
     };
   }
 

@@ -114,6 +114,27 @@ describe.skipIf(!fixturePresent)('server engine against fixture servers backed b
     });
   });
 
+  it('a minimal server (one sequence per request, no echo) is found out on connect and scores the same', async () => {
+    const cases: [string, Omit<FixtureOptions, 'engine'>, Partial<ServerEngineConfig>, { mode: string; sequencesPerRequest: number }][] = [
+      ['vLLM-like, one sequence per request', { kind: 'vllm', singleSequenceOnly: true }, {}, { mode: 'echo', sequencesPerRequest: 1 }],
+      ['vLLM-like without echo', { kind: 'vllm', noEcho: true }, {}, { mode: 'prompt_logprobs', sequencesPerRequest: 4 }],
+      ['vLLM-like, neither', { kind: 'vllm', noEcho: true, singleSequenceOnly: true }, {}, { mode: 'prompt_logprobs', sequencesPerRequest: 1 }],
+      ['SGLang-like, no batches', { kind: 'sglang', singleSequenceOnly: true }, { kind: 'sglang' }, { mode: 'sglang', sequencesPerRequest: 1 }],
+    ];
+    for (const [name, fixture, config, scoring] of cases) {
+      await withFixture(fixture, async (server) => {
+        const engine = await connect(server, { batchSize: 4, ...config });
+        expect(engine.serverStats().scoring, name).toEqual(scoring);
+        const got = await engine.score(refPrompt, conts, 1);
+        got.forEach((row, r) => row.forEach((v, t) => expect(Math.abs(v - expected[r][t])).toBeLessThan(1e-9)));
+      });
+    }
+    // A scoring mode chosen by the user is kept: a server without echo then fails by name.
+    await withFixture({ kind: 'vllm', noEcho: true }, async (server) => {
+      await expect(connect(server, { vllmScoring: 'echo' })).rejects.toMatchObject({ name: 'ServerHttpError', message: expect.stringContaining('echo is not supported') });
+    });
+  });
+
   it('behind SGLang\'s Model Gateway (no /tokenize): tokenises at /v1/tokenize, without special tokens, window unknown', async () => {
     await withFixture({ kind: 'sglang', gateway: true }, async (server) => {
       const engine = await connect(server, { kind: 'sglang', batchSize: 2 });

@@ -59,7 +59,8 @@ function checkValues(host: string, values: number[]): number[] {
 export type VllmScoring = 'echo' | 'prompt_logprobs';
 
 export function vllmScoreBody(model: string, sequences: number[][], mode: VllmScoring, maxTokens: 0 | 1): Record<string, unknown> {
-  const base = { model, prompt: sequences, temperature: 1, top_p: 1, top_k: -1, n: 1, stream: false };
+  // One sequence goes as a plain id list (a single prompt), which every server takes.
+  const base = { model, prompt: sequences.length === 1 ? sequences[0] : sequences, temperature: 1, top_p: 1, top_k: -1, n: 1, stream: false };
   if (mode === 'echo') return { ...base, echo: true, logprobs: 0, max_tokens: maxTokens, return_tokens_as_token_ids: true };
   return { ...base, prompt_logprobs: 0, max_tokens: 1 };
 }
@@ -215,7 +216,7 @@ export function sglangStartOf(promptLength: number, mode: SglangLogprobStart = '
 
 export function sglangScoreBody(sequences: number[][], promptLength: number, maxNewTokens: 0 | 1, mode: SglangLogprobStart = 'continuation'): Record<string, unknown> {
   return {
-    input_ids: sequences,
+    input_ids: sequences.length === 1 ? sequences[0] : sequences,
     sampling_params: { max_new_tokens: maxNewTokens, temperature: 1, top_p: 1, top_k: -1 },
     return_logprob: true,
     logprob_start_len: sglangStartOf(promptLength, mode),
