@@ -16,6 +16,7 @@ import type { SweepOutput } from '../src/lib/core/sweep/run-sweep';
 import { CHAT_KINDS } from '../workers/engines/chat/wire';
 import { FIXTURE_DIR, fixturePresent, loadFixture, noteIfFixtureMissing } from './fixture';
 import { runCli } from './run-cli';
+import { sweepOnFreshServer } from './sweep-resume';
 
 noteIfFixtureMissing('sweep command with generate-only compressors');
 
@@ -107,15 +108,7 @@ describe.skipIf(!fixturePresent)('sweep command with a generate-only compressor 
   it('resumes a partial --out file at a new address, asking only for the missing compressions', async () => {
     const outFile = path.join(dir, 'resume.out.json');
     const cfg = { engine: 'ollama', models: ['stories260K'], scorer: FIXTURE_DIR, ...grid, seeds: [1, 2] };
-    const first = await startInferenceFixture({ kind: 'ollama', engine: loadFixture() });
-    let full: Out;
-    try {
-      full = await sweep({ ...cfg, baseURL: first.url }, 'resume-a.json', outFile);
-    } finally {
-      await first.close();
-    }
-    const partial = JSON.parse(readFileSync(outFile, 'utf8')) as SweepOutput;
-    partial.status = 'running';
+    const { full, saved: partial } = await sweepOnFreshServer({ kind: 'ollama', engine: loadFixture() }, (url) => sweep({ ...cfg, baseURL: url }, 'resume-a.json', outFile), outFile);
     const runs = partial.configs[0].runs;
     runs[0].compressions = runs[0].compressions.slice(0, 5);
     runs[1].compressions = [];

@@ -14,6 +14,7 @@ import { startInferenceFixture, type FixtureServer } from '../e2e/fixtures/infer
 import type { SweepOutput } from '../src/lib/core/sweep/run-sweep';
 import { FIXTURE_DIR, fixturePresent, loadFixture, noteIfFixtureMissing } from './fixture';
 import { runCli } from './run-cli';
+import { sweepOnFreshServer } from './sweep-resume';
 
 noteIfFixtureMissing('sweep command on inference servers');
 
@@ -151,17 +152,13 @@ describe.skipIf(!fixturePresent)('sweep command on vLLM and SGLang (fixture serv
   }, 180_000);
 
   it('resumes a partial --out file, against the same model at a new address, to the uninterrupted result', async () => {
-    const first = await startInferenceFixture({ kind: 'sglang', engine: loadFixture(), convention: 'dropped-first' });
     const outFile = path.join(dir, 'resume.out.json');
     const cfg = { engine: 'sglang', servedModel: 'stories260K', ...grid, budgets: [4, 7] };
-    let full: Out;
-    try {
-      full = await sweep({ ...cfg, baseURL: first.url }, 'resume-a.json', outFile);
-    } finally {
-      await first.close();
-    }
-    const partial = JSON.parse(readFileSync(outFile, 'utf8')) as SweepOutput;
-    partial.status = 'running';
+    const { full, saved: partial } = await sweepOnFreshServer(
+      { kind: 'sglang', engine: loadFixture(), convention: 'dropped-first' },
+      (url) => sweep({ ...cfg, baseURL: url }, 'resume-a.json', outFile),
+      outFile,
+    );
     const second = partial.configs[1];
     second.runs[0].compressions = second.runs[0].compressions.slice(0, 3);
     for (const r of second.runs) {
