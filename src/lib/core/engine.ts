@@ -62,6 +62,12 @@ export interface ModelInfo {
   sampler?: 'engine' | 'server';
   /** host[:port] of the inference server this engine talks to, when it is one. */
   serverHost?: string;
+  /**
+   * An inference server's scoring form, as its capability check found it: vLLM's echo or
+   * prompt_logprobs ('sglang' for SGLang) and the sequences per request (1 when the server
+   * takes no list requests, which makes scoring slower).
+   */
+  serverScoring?: { mode: 'echo' | 'prompt_logprobs' | 'sglang'; sequencesPerRequest: number };
   /** What the engine found out about its scoring paths while loading (web-llm only). */
   loadReport?: EngineLoadReport;
 }

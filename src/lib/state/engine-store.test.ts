@@ -24,4 +24,14 @@ describe('windowText', () => {
     expect(windowText(info)).toBe('window 2048 tokens');
     expect(windowText({ ...info, contextWindowTokens: 1 << 30, windowUnknown: true })).toBe('window not reported: the server checks lengths itself');
   });
+
+  it('names a scoring form that is slower or unusual, and nothing for the usual one', async () => {
+    const { serverScoringText } = await import('./engine.svelte');
+    const info: ModelInfo = { id: 'M', engine: 'server', promptStyle: 'plain', contextWindowTokens: 2048, vocabSize: 0, bosId: null, stopIds: [] };
+    expect(serverScoringText(info)).toBe('');
+    expect(serverScoringText({ ...info, serverScoring: { mode: 'echo', sequencesPerRequest: 16 } })).toBe('');
+    expect(serverScoringText({ ...info, serverScoring: { mode: 'prompt_logprobs', sequencesPerRequest: 1 } })).toBe(
+      '; scores with prompt_logprobs (it refused echo); one sequence per request (it takes no list requests, so scoring is slower)',
+    );
+  });
 });

@@ -50,6 +50,16 @@ export function windowText(info: ModelInfo): string {
   return info.windowUnknown ? 'window not reported: the server checks lengths itself' : `window ${info.contextWindowTokens} tokens`;
 }
 
+/** What a server's capability check found, said only when it is not the usual form ('' then). */
+export function serverScoringText(info: ModelInfo): string {
+  const s = info.serverScoring;
+  if (!s) return '';
+  const notes: string[] = [];
+  if (s.mode === 'prompt_logprobs') notes.push('scores with prompt_logprobs (it refused echo)');
+  if (s.sequencesPerRequest === 1) notes.push('one sequence per request (it takes no list requests, so scoring is slower)');
+  return notes.map((n) => `; ${n}`).join('');
+}
+
 export class EngineStore {
   options = $state<EngineOption[]>([]);
   selected = $state('');

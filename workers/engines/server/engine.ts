@@ -103,7 +103,7 @@ export interface ServerStats {
    * How it is asked to score: vLLM's echo or prompt_logprobs ('sglang' for SGLang), and the
    * sequences per request (1 for a server the capability check found takes no list requests).
    */
-  scoring: { mode: VllmScoring | 'sglang'; sequencesPerRequest: number };
+  scoring: NonNullable<ModelInfo['serverScoring']>;
 }
 
 /**
@@ -209,6 +209,7 @@ export class ServerEngine implements Engine {
     engine.info = { ...engine.info, contextWindowTokens: window, bosId: bos, ...(window === UNKNOWN_WINDOW_TOKENS ? { windowUnknown: true } : {}) };
     engine.charsPerToken = Math.max(1, PROBE_PROMPT.length / Math.max(1, bare.tokens.length));
     await engine.checkScoring(probe.tokens);
+    engine.info = { ...engine.info, serverScoring: engine.scoringForm() };
     return engine;
   }
 
@@ -463,6 +464,10 @@ export class ServerEngine implements Engine {
     return this.concurrency() * this.sequencesPerRequest();
   }
 
+  private scoringForm(): NonNullable<ModelInfo['serverScoring']> {
+    return { mode: this.config.kind === 'sglang' ? 'sglang' : this.vllmScoring, sequencesPerRequest: this.sequencesPerRequest() };
+  }
+
   private sequencesPerRequest(): number {
     return this.singleSequence ? 1 : Math.max(1, this.config.batchSize ?? 16);
   }
@@ -521,7 +526,7 @@ export class ServerEngine implements Engine {
       tokensScored: this.extra.tokensScored,
       cachedTokens: this.sglang.cachedTokens,
       sglangConvention: this.sglang.convention,
-      scoring: { mode: this.config.kind === 'sglang' ? 'sglang' : this.vllmScoring, sequencesPerRequest: this.sequencesPerRequest() },
+      scoring: this.scoringForm(),
     };
   }
 
