@@ -24,6 +24,7 @@ export type PrecisErrorName =
   | 'EvalItemsError'
   | 'SweepPausedError'
   | 'SweepResumeError'
+  | 'SweepImportError'
   | 'SweepTooLargeError'
   // Inference servers (server-errors.ts).
   | 'ServerCannotScoreError'

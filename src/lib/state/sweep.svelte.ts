@@ -13,7 +13,7 @@ import { errorMessage, errorName } from '../core/errors';
 import { parseItems, type EvalItem } from '../core/sweep/eval-items';
 import type { JudgeKind } from '../core/sweep/judge';
 import { estimateSweepSeconds, formatDuration, planHash, splitBank, validateGrid, SweepConfigError, type SweepPlan } from '../core/sweep/plan';
-import { newSweepState, runSweep, type CostFigures, type SweepOutput, type SweepProgress } from '../core/sweep/run-sweep';
+import { MAX_SWEEP_FILE_BYTES, SweepImportError, newSweepState, readSweepFile, runSweep, type CostFigures, type SweepOutput, type SweepProgress } from '../core/sweep/run-sweep';
 import { askPredictor } from '../predictor/ask';
 import { savings } from '../predictor/savings';
 import { getDocumentText } from '../storage/documents';
@@ -65,6 +65,8 @@ export class SweepStore {
   progress = $state<SweepProgress | null>(null);
   message = $state('');
   error = $state<{ name: string; message: string } | null>(null);
+  /** Why the last sweep file could not be opened. */
+  openError = $state<{ name: string; message: string } | null>(null);
   list = $state<SweepMeta[]>([]);
   busy = $state(false);
 
@@ -185,6 +187,25 @@ export class SweepStore {
     await this.drive(record, deps);
   }
 
+  /** A sweep file the command line wrote, opened to be shown (and kept with the saved sweeps). */
+  async openFile(file: { name: string; size: number; text(): Promise<string> }): Promise<void> {
+    if (this.busy) return;
+    this.openError = null;
+    try {
+      if (file.size > MAX_SWEEP_FILE_BYTES) {
+        throw new SweepImportError(file.name, `it is ${Math.round(file.size / 1048576)} MB; this page opens sweep files up to ${MAX_SWEEP_FILE_BYTES / 1048576} MB.`);
+      }
+      const state = readSweepFile(await file.text(), file.name);
+      const status = state.status === 'done' ? 'done' : 'cancelled';
+      const configs = state.configs.length;
+      const record = await createSweep({ name: `${file.name} · ${configs} configuration${configs === 1 ? '' : 's'}`, plan: null, state, status, importedFrom: file.name });
+      await this.refresh();
+      await this.open(record.id);
+    } catch (err) {
+      this.openError = { name: errorName(err), message: errorMessage(err) };
+    }
+  }
+
   async open(id: string): Promise<void> {
     if (this.busy) return;
     const record = await getSweep(id);
@@ -214,6 +235,14 @@ export class SweepStore {
   }
 
   private async drive(record: SweepRecord, deps: { engine: EngineStore; predictor: PredictorState }): Promise<void> {
+    const plan = record.plan;
+    if (plan === null) {
+      this.error = {
+        name: 'SweepResumeError',
+        message: `Cannot resume this sweep: it was opened from ${record.importedFrom ?? 'a file'}. Resume it where it was run: npm run --silent sweep -- --config FILE --out ${record.importedFrom ?? 'FILE'}.`,
+      };
+      return;
+    }
     this.busy = true;
     this.signal = { aborted: false };
     this.abort = new AbortController();
@@ -226,7 +255,6 @@ export class SweepStore {
     record.error = null;
     const endpoint = deps.predictor.endpoint();
     const prices = $state.snapshot(deps.predictor.prices);
-    const plan = record.plan;
     let last = 0;
     try {
       await withSweepLock(record.id, async () => {

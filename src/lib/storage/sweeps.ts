@@ -18,7 +18,10 @@ export interface SweepRecord {
   createdAt: number;
   updatedAt: number;
   status: SweepRecordStatus;
-  plan: SweepPlan;
+  /** Null for a sweep opened from a file (the command line's output): shown, never resumed here. */
+  plan: SweepPlan | null;
+  /** The file it was opened from, when it was. */
+  importedFrom?: string;
   /** Model option values of the plan's models, as the page loads them. */
   state: SweepOutput;
   error: { name: string; message: string } | null;
@@ -30,15 +33,23 @@ export function sweepMeta(r: SweepRecord): SweepMeta {
   return { id: r.id, name: r.name, createdAt: r.createdAt, updatedAt: r.updatedAt, status: r.status, configs: r.state.configs.length };
 }
 
-export async function createSweep(input: { name: string; plan: SweepPlan; state: SweepOutput; id?: string }): Promise<SweepRecord> {
+export async function createSweep(input: {
+  name: string;
+  plan: SweepPlan | null;
+  state: SweepOutput;
+  id?: string;
+  status?: SweepRecordStatus;
+  importedFrom?: string;
+}): Promise<SweepRecord> {
   const now = Date.now();
   const record: SweepRecord = {
     id: input.id ?? crypto.randomUUID(),
     name: input.name,
     createdAt: now,
     updatedAt: now,
-    status: 'running',
+    status: input.status ?? 'running',
     plan: input.plan,
+    ...(input.importedFrom !== undefined ? { importedFrom: input.importedFrom } : {}),
     state: input.state,
     error: null,
   };

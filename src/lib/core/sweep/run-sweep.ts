@@ -276,6 +276,45 @@ export function newSweepState(plan: SweepPlan, hash: string): SweepOutput {
   };
 }
 
+export class SweepImportError extends PrecisError {
+  constructor(name: string, detail: string) {
+    super('SweepImportError', `${name} cannot be opened as a sweep: ${detail}`);
+  }
+}
+
+/** Largest sweep file the page reads (a paper-scale sweep with every compression is tens of MB). */
+export const MAX_SWEEP_FILE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * A sweep written by the command line (`npm run sweep`: its stdout, or its --out file), or the
+ * Compare view's own export, read for the Compare view: the format is checked and the configurations' shape is checked, so the table
+ * and plots can draw it. Throws SweepImportError naming what is wrong.
+ */
+export function readSweepFile(text: string, name: string): SweepOutput {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new SweepImportError(name, 'it is not JSON. Open the output of `npm run --silent sweep` (or its --out file).');
+  }
+  // The Compare view's own "Export JSON" wraps the output in its saved record ({..., state}).
+  const wrapped = raw as { state?: { format?: unknown } } | null;
+  if (wrapped && typeof wrapped === 'object' && wrapped.state?.format === SWEEP_FORMAT) raw = wrapped.state;
+  const s = raw as Partial<SweepOutput> | null;
+  if (!s || typeof s !== 'object' || s.format !== SWEEP_FORMAT) {
+    throw new SweepImportError(name, `it is not a Précis sweep output (no "format": "${SWEEP_FORMAT}").`);
+  }
+  if (s.version !== SWEEP_VERSION) throw new SweepImportError(name, `it is version ${JSON.stringify(s.version)}; this page reads version ${SWEEP_VERSION}.`);
+  if (!Array.isArray(s.configs) || s.configs.length === 0) throw new SweepImportError(name, 'it has no configurations.');
+  s.configs.forEach((c, i) => {
+    const ok = c && typeof c.model === 'string' && typeof c.budget === 'number' && typeof c.temperature === 'number' && Array.isArray(c.runs);
+    if (!ok) throw new SweepImportError(name, `configuration ${i + 1} lacks its model, budget, temperature or runs.`);
+  });
+  if (!s.bank || !Array.isArray(s.bank.texts)) throw new SweepImportError(name, 'it has no bank of passages.');
+  if (!Array.isArray(s.warnings)) s.warnings = [];
+  return s as SweepOutput;
+}
+
 /** Check that a saved state belongs to this plan. */
 export function checkResumable(state: unknown, hash: string): SweepOutput {
   const s = state as Partial<SweepOutput> | null;

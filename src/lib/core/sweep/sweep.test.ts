@@ -3,6 +3,7 @@ import { EvalItemsError, parseItems, parseItemsCsv, parseItemsJsonl } from './ev
 import { answerMessages, judgeChoice, judgeExact, normaliseAnswer, readChoiceLetter, readJudgeReply } from './judge';
 import { estimateSweepSeconds, planHash, splitBank, validateGrid, type SweepPlan } from './plan';
 import { correlation, distortionAt, fitNeedsMessage, fitRateDistortion, wilsonInterval } from './stats';
+import { newSweepState, readSweepFile } from './run-sweep';
 
 describe('Wilson interval', () => {
   it('matches published values', () => {
@@ -175,5 +176,33 @@ describe('plan', () => {
     expect(s).toBeCloseTo(6 * (0.8 + 0.52), 9);
     expect(planHash(plan)).toBe(planHash({ ...plan }));
     expect(planHash(plan)).not.toBe(planHash({ ...plan, seeds: [0, 1] }));
+  });
+});
+
+describe('readSweepFile (a sweep the command line wrote, opened in the page)', () => {
+  const plan: SweepPlan = {
+    engine: 'reference', models: ['m'], scorer: 'self', bank: ['a', 'b'], question: 'q', budgets: [4], budgetUnit: 'tokens',
+    maxTokens: 4, temperatures: [1], samples: 1, seeds: [0], baselines: { none: false, raw: false },
+  };
+  const output = { ...newSweepState(plan, planHash(plan)), status: 'done' as const };
+
+  it('reads the output, its --out file, and the Compare view\'s own export (the output inside its record)', () => {
+    expect(readSweepFile(JSON.stringify(output), 'out.json').configs).toHaveLength(1);
+    expect(readSweepFile(JSON.stringify({ ...output, server: { host: 'h' } }), 'cli.json').status).toBe('done');
+    expect(readSweepFile(JSON.stringify({ id: 'x', name: 'n', plan, state: output }), 'export.json').configs[0].model).toBe('m');
+  });
+
+  it('refuses what is not a sweep, by name and with the file name', () => {
+    const bad: [string, RegExp][] = [
+      ['not json', /x\.json cannot be opened as a sweep: it is not JSON/],
+      ['{"hello": 1}', /it is not a Précis sweep output/],
+      [JSON.stringify({ ...output, version: 9 }), /it is version 9; this page reads version 1/],
+      [JSON.stringify({ ...output, configs: [] }), /it has no configurations/],
+      [JSON.stringify({ ...output, configs: [{ model: 'm' }] }), /configuration 1 lacks its model, budget, temperature or runs/],
+      [JSON.stringify({ ...output, bank: null }), /it has no bank of passages/],
+    ];
+    for (const [text, pattern] of bad) {
+      expect(() => readSweepFile(text, 'x.json')).toThrow(expect.objectContaining({ name: 'SweepImportError', message: expect.stringMatching(pattern) }));
+    }
   });
 });
