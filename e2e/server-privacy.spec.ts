@@ -2,14 +2,18 @@
  * A server compressor on this device: raw document text reaches only it, and the predictor
  * still gets only compressions. The fixture vLLM server (stories260K behind vLLM's wire format,
  * started by playwright.config.ts on PRECIS_SERVER_FIXTURE_PORT) records every request it gets.
- * A non-loopback address is not connected without the confirmation that names its host.
+ * A non-loopback address is not connected without the confirmation that names its host. A
+ * minimal server (no list requests, no echo) is found out by the capability check in the
+ * browser too, and the panel says how it scores.
  */
 import { expect, test } from './fixtures/test';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resetFakeOpenAI } from './fixtures/fake-openai-client';
 import { expectRawTextOnlyAt, sendToFakePredictor, watchRequests } from './fixtures/privacy-checks';
-import { addPastedDoc, fixtureDir, go, openServerPanels } from './fixtures/page-helpers';
+import { STORIES, addAndSelectDocs, addPastedDoc, fixtureDir, go, openServerPanels, setRunSettings } from './fixtures/page-helpers';
+import { startInferenceFixture } from './fixtures/inference-server';
+import { loadFixture } from '../cli/fixture';
 
 test.skip(!existsSync(fixtureDir), `stories260K fixture not found at ${fixtureDir}: the server fixture needs the model`);
 
@@ -63,4 +67,40 @@ test('a loopback server compressor gets the raw text; nothing else does; the pre
   expect(serverRecords.some((r) => r.path === '/tokenize' && r.body.includes(canary))).toBe(true);
   // ... and the predictor got compressions, never the canary.
   await expectRawTextOnlyAt(seen, canary, SERVER, appOrigin);
+});
+
+test('a minimal server (one sequence per request, no echo) is found out on connect, said in the panel, and a run completes', async ({ page }) => {
+  test.setTimeout(120_000);
+  // Its own port, 170 above the fake predictor's (the chat spec takes 160-162).
+  const port = Number(process.env.FAKE_OPENAI_PORT ?? 8787) + 170;
+  const minimal = await startInferenceFixture({ kind: 'vllm', engine: loadFixture(), port, singleSequenceOnly: true, noEcho: true });
+  try {
+    await page.goto('/');
+    await addAndSelectDocs(page, STORIES.slice(0, 2));
+    await go(page, 'compress');
+    await openServerPanels(page);
+    await page.getByTestId('server-model').fill('stories260K');
+    await page.getByTestId('server-base-url').fill(minimal.url);
+    await page.getByTestId('server-prompt-style').selectOption('plain');
+    await page.getByTestId('server-connect').click();
+    const ready = page.getByTestId('server-ready');
+    await expect(ready).toBeVisible({ timeout: 30_000 });
+    await expect(ready).toHaveAttribute('data-sequences-per-request', '1');
+    await expect(ready).toContainText('scores with prompt_logprobs (it refused echo); one sequence per request');
+    const afterConnect = minimal.requests.length;
+    await setRunSettings(page, { samples: 1, maxTokens: 6 });
+    await page.getByTestId('question').fill('Who is in the story?');
+    await page.getByTestId('run-start').click();
+    await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+    // After connect, every scoring request carried one sequence, as prompt_logprobs.
+    const scoring = minimal.requests
+      .slice(afterConnect)
+      .filter((r) => r.method === 'POST' && r.path === '/v1/completions')
+      .map((r) => JSON.parse(r.body) as Record<string, unknown>)
+      .filter((b) => b.prompt_logprobs !== undefined);
+    expect(scoring.length).toBeGreaterThan(0);
+    for (const b of scoring) expect(Array.isArray((b.prompt as unknown[])[0])).toBe(false);
+  } finally {
+    await minimal.close();
+  }
 });
