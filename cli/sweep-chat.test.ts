@@ -5,10 +5,8 @@
  * with the same seed (texts, ids, terms to 1e-9); resume asks only for what is missing; named
  * errors for what such a sweep cannot do.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { startInferenceFixture } from '../e2e/fixtures/inference-server';
 import { SWEEP_CHAT_KINDS } from '../src/lib/core/sweep/plan';
@@ -16,38 +14,24 @@ import type { SweepOutput } from '../src/lib/core/sweep/run-sweep';
 import { CHAT_KINDS } from '../workers/engines/chat/wire';
 import { FIXTURE_DIR, fixturePresent, loadFixture, noteIfFixtureMissing } from './fixture';
 import { runCli } from './run-cli';
-import { sweepOnFreshServer } from './sweep-resume';
+import { STORY_LINES, sweepOnFreshServer, sweepWorkspace, withoutKeys } from './sweep-kit';
 
 noteIfFixtureMissing('sweep command with generate-only compressors');
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const STORIES = readFileSync(path.join(repoRoot, 'cli', 'fixtures', 'stories.jsonl'), 'utf8').trim().split('\n');
-const dir = mkdtempSync(path.join(os.tmpdir(), 'precis-sweep-chat-'));
-const contexts = path.join(dir, 'four.jsonl');
-writeFileSync(contexts, STORIES.slice(0, 4).join('\n') + '\n');
+const ws = sweepWorkspace('precis-sweep-chat-');
+const { dir, config } = ws;
+const contexts = ws.file('four.jsonl', STORY_LINES.slice(0, 4).join('\n') + '\n');
 const question = 'Who is in the story?';
 const grid = { contexts, question, budgets: [12], temperatures: [1], samples: 2, seeds: [4] };
 
 type Out = SweepOutput & { compressor?: { host: string; requests: number; retries: number }; server?: { host: string; requests: number } };
 
-function config(name: string, value: object): string {
-  const f = path.join(dir, name);
-  writeFileSync(f, JSON.stringify(value));
-  return f;
-}
-
-async function sweep(cfg: object, name: string, out?: string): Promise<Out> {
-  const r = await runCli('sweep.ts', ['--config', config(name, cfg), ...(out ? ['--out', out] : [])]);
-  expect(r.stderr).not.toMatch(/Error/);
-  expect(r.code).toBe(0);
-  return JSON.parse(r.stdout) as Out;
-}
+const sweep = (cfg: object, name: string, out?: string) => ws.sweep<Out>(config(name, cfg), out);
 
 const chatRequests = (server: { requests: { method: string; path: string }[] }) =>
   server.requests.filter((r) => r.method === 'POST' && r.path === '/v1/chat/completions');
 
-const withoutClocks = (o: Out): unknown =>
-  JSON.parse(JSON.stringify(o, (k, v) => (['timings', 'wallMs', 'tokensPerSecond', 'compressor', 'server'].includes(k) ? undefined : v)));
+const withoutClocks = (o: Out): unknown => withoutKeys(o, ['timings', 'wallMs', 'tokensPerSecond', 'compressor', 'server']);
 
 it('the sweep knows every generate-only kind the compressor speaks', () => {
   expect([...SWEEP_CHAT_KINDS].sort()).toEqual(Object.keys(CHAT_KINDS).sort());
@@ -129,7 +113,7 @@ describe.skipIf(!fixturePresent)('sweep command with a generate-only compressor 
 
   it('named errors: no scorer, a host that is not this machine, a compressor model not served', async () => {
     const bad = async (cfg: object, name: string, pattern: RegExp) => {
-      const r = await runCli('sweep.ts', ['--config', config(name, cfg)]);
+      const r = await ws.run(['--config', config(name, cfg)]);
       expect(r.code).toBe(1);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(pattern);

@@ -5,45 +5,26 @@
  * proxy scorer and a local-folder scorer; resume with --out against a new address; named
  * errors for bad combinations and for a server that cannot score.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { startInferenceFixture, type FixtureServer } from '../e2e/fixtures/inference-server';
 import type { SweepOutput } from '../src/lib/core/sweep/run-sweep';
 import { FIXTURE_DIR, fixturePresent, loadFixture, noteIfFixtureMissing } from './fixture';
-import { runCli } from './run-cli';
-import { sweepOnFreshServer } from './sweep-resume';
+import { STORY_LINES, sweepOnFreshServer, sweepWorkspace, withoutKeys } from './sweep-kit';
 
 noteIfFixtureMissing('sweep command on inference servers');
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const STORIES = readFileSync(path.join(repoRoot, 'cli', 'fixtures', 'stories.jsonl'), 'utf8').trim().split('\n');
-const dir = mkdtempSync(path.join(os.tmpdir(), 'precis-sweep-server-'));
-
-const run = (args: string[]) => runCli('sweep.ts', args);
-
-function config(name: string, value: object): string {
-  const f = path.join(dir, name);
-  writeFileSync(f, JSON.stringify(value));
-  return f;
-}
+const ws = sweepWorkspace('precis-sweep-server-');
+const { dir, config, run } = ws;
 
 type Out = SweepOutput & { server?: { host: string; requests: number; cachedTokens: number; tokensScored: number } };
 
-async function sweep(cfg: object, name: string, out?: string): Promise<Out> {
-  const r = await run(['--config', config(name, cfg), ...(out ? ['--out', out] : [])]);
-  expect(r.stderr).not.toMatch(/Error/);
-  expect(r.code).toBe(0);
-  return JSON.parse(r.stdout) as Out;
-}
+const sweep = (cfg: object, name: string, out?: string) => ws.sweep<Out>(config(name, cfg), out);
 
-const withoutClocks = (o: Out): unknown =>
-  JSON.parse(JSON.stringify(o, (k, v) => (['timings', 'wallMs', 'tokensPerSecond', 'server'].includes(k) ? undefined : v)));
+const withoutClocks = (o: Out): unknown => withoutKeys(o, ['timings', 'wallMs', 'tokensPerSecond', 'server']);
 
-const contexts = path.join(dir, 'four.jsonl');
-writeFileSync(contexts, STORIES.slice(0, 4).join('\n') + '\n');
+const contexts = ws.file('four.jsonl', STORY_LINES.slice(0, 4).join('\n') + '\n');
 const grid = { contexts, question: 'Who is in the story?', budgets: [6], temperatures: [1], samples: 2, seeds: [0, 3] };
 
 /** The same prompt ids, ids and terms (1e-9) as the reference-engine sweep. */

@@ -4,10 +4,8 @@
  * partial --out file, evaluation against the fake predictor (a real HTTP server), a predictor
  * error half-way (pause, keep, resume), off-format answers, and fewer than three configurations.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from '../e2e/fixtures/fake-openai.mjs';
 import { answerMessages } from '../src/lib/core/sweep/judge';
@@ -15,41 +13,17 @@ import { wilsonInterval } from '../src/lib/core/sweep/stats';
 import type { SweepOutput } from '../src/lib/core/sweep/run-sweep';
 import { FIXTURE_DIR, fixturePresent, loadFixture, noteIfFixtureMissing } from './fixture';
 import { logSumExp as lse, sequenceLogprobF64 } from './recompute';
-import { runCli } from './run-cli';
+import { STORY_LINES, sweepWorkspace, withoutKeys } from './sweep-kit';
 
 noteIfFixtureMissing('sweep command');
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const STORIES = readFileSync(path.join(repoRoot, 'cli', 'fixtures', 'stories.jsonl'), 'utf8').trim().split('\n');
-const dir = mkdtempSync(path.join(os.tmpdir(), 'precis-sweep-'));
-
-const run = (args: string[]) => runCli('sweep.ts', args);
-
-function file(name: string, text: string): string {
-  const f = path.join(dir, name);
-  writeFileSync(f, text);
-  return f;
-}
-
-function config(name: string, value: object): string {
-  return file(name, JSON.stringify(value));
-}
-
-async function sweep(cfg: string, out?: string): Promise<SweepOutput> {
-  const r = await run(['--config', cfg, ...(out ? ['--out', out] : [])]);
-  expect(r.stderr).not.toMatch(/Error/);
-  expect(r.code).toBe(0);
-  const lines = r.stdout.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  return JSON.parse(lines[0]) as SweepOutput;
-}
+const ws = sweepWorkspace('precis-sweep-');
+const { dir, file, config, run } = ws;
+const STORIES = STORY_LINES;
+const sweep = (cfg: string, out?: string) => ws.sweep(cfg, out);
 
 /** Everything but the clocks: a resumed sweep must equal an uninterrupted one. */
-function withoutClocks(o: SweepOutput): unknown {
-  return JSON.parse(
-    JSON.stringify(o, (k, v) => (['timings', 'wallMs', 'tokensPerSecond'].includes(k) ? undefined : v)),
-  );
-}
+const withoutClocks = (o: SweepOutput): unknown => withoutKeys(o, ['timings', 'wallMs', 'tokensPerSecond']);
 
 // Independent path: cli/recompute.ts (one full float64 forward pass, not the engine's scoring code).
 const model = fixturePresent ? loadFixture().model : null;
