@@ -17,6 +17,16 @@ export interface BaseUrl {
   pathname: string;
 }
 
+/**
+ * Where a server's paths hang: its origin plus any path prefix, without a trailing slash or a
+ * final `/v1` (an OpenAI-style base URL), and its host[:port]. The server engine and the
+ * generate-only compressor both add `/v1/...` or native paths to `root`.
+ */
+export function serverRoot(baseURL: string): { root: string; host: string } {
+  const url = parseBaseUrl(baseURL);
+  return { root: `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '')}`, host: url.host };
+}
+
 /** Parse a server base URL (http or https only), or throw InvalidArgumentError. */
 export function parseBaseUrl(baseURL: string): BaseUrl {
   const m = /^(https?):\/\/(\[[0-9a-fA-F:.]+\]|[^/:?#@\s]+)(?::(\d{1,5}))?(\/[^?#\s]*)?(?:[?#]\S*)?$/i.exec(baseURL.trim());

@@ -17,7 +17,7 @@
 import type { Prompt, SamplingSettings } from '../../../src/lib/core/engine';
 import { InvalidArgumentError, errorName } from '../../../src/lib/core/errors';
 import { ServerEmptyAnswerError, ServerModelNotServedError } from '../../../src/lib/core/server-errors';
-import { parseBaseUrl } from '../../../src/lib/core/server-host';
+import { serverRoot } from '../../../src/lib/core/server-host';
 import type { TextCompressor, TextGeneration, TextGenerationJob } from '../../../src/lib/core/text-compressor';
 import { ServerHttp } from '../server/http';
 import {
@@ -52,11 +52,6 @@ export interface ChatCompressorConfig {
   fetch?: typeof fetch;
 }
 
-function rootOf(baseURL: string): string {
-  const url = parseBaseUrl(baseURL);
-  return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '')}`;
-}
-
 const INTERRUPTED: TextGeneration = { text: '', stopReason: 'interrupted', generatedTokens: null, logprobsNats: null };
 
 export class ChatCompressor implements TextCompressor {
@@ -70,8 +65,8 @@ export class ChatCompressor implements TextCompressor {
   private epoch = 0;
 
   private constructor(readonly config: ChatCompressorConfig, readonly model: string) {
-    const root = rootOf(config.baseURL);
-    this.host = parseBaseUrl(root).host;
+    const { root, host } = serverRoot(config.baseURL);
+    this.host = host;
     this.id = `${config.kind}:${model}`;
     this.concurrency = config.concurrency ?? CHAT_KINDS[config.kind].concurrency;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {

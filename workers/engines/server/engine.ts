@@ -35,7 +35,7 @@ import {
   ServerResponseError,
   ServerTemperatureError,
 } from '../../../src/lib/core/server-errors';
-import { parseBaseUrl } from '../../../src/lib/core/server-host';
+import { serverRoot } from '../../../src/lib/core/server-host';
 import { ServerHttp, pooled } from './http';
 import {
   EntryCountError,
@@ -116,12 +116,6 @@ export const UNKNOWN_WINDOW_TOKENS = 1 << 30;
 const PROBE_PROMPT = 'Once upon a time';
 const PROBE_CONTINUATION = ' there was a little girl named Lily.';
 
-function rootOf(baseURL: string): string {
-  const url = parseBaseUrl(baseURL);
-  const path = url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '');
-  return `${url.origin}${path}`;
-}
-
 /** A failure that may only mean "not in this form": the capability check then tries the next one. */
 function isFormatFailure(err: unknown): boolean {
   if (err instanceof EntryCountError || errorName(err) === 'ServerResponseError') return true;
@@ -153,8 +147,8 @@ export class ServerEngine implements Engine {
 
   private constructor(readonly config: ServerEngineConfig) {
     this.vllmScoring = config.vllmScoring ?? 'echo';
-    const root = rootOf(config.baseURL);
-    this.host = parseBaseUrl(root).host;
+    const { root, host } = serverRoot(config.baseURL);
+    this.host = host;
     this.http = new ServerHttp({
       kind: config.kind,
       root,
