@@ -11,10 +11,9 @@
  * plus the wall time of scoring and of generating the compressions. Contexts are the first N
  * lines of cli/fixtures/stories.jsonl; question "Who is in the story?"; T = 1, top_p = 1, seed 0.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { FIXTURE_DIR } from '../cli/fixture';
+import { FIXTURE_DIR, storyTexts } from '../cli/fixture';
 import { loadEngineFromDir, parseArgs } from '../cli/shared';
 import { runEstimate } from '../src/lib/core/run-estimate';
 
@@ -35,11 +34,7 @@ if (!existsSync(modelDir)) {
   process.exit(1);
 }
 const maxTokens = args['max-tokens'] ?? 32;
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const stories = readFileSync(path.join(repoRoot, 'cli', 'fixtures', 'stories.jsonl'), 'utf8')
-  .split('\n')
-  .filter((line) => line.trim() !== '')
-  .map((line) => (JSON.parse(line) as { text: string }).text);
+const stories = storyTexts();
 
 const engine = loadEngineFromDir(modelDir);
 

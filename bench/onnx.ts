@@ -10,12 +10,12 @@
  * worker, built by bench/onnx-browser/, served cross-origin isolated on PRECIS_BENCH_PORT,
  * default 8962). `--json` prints the rows as JSON; `--skip-browser` runs the Node rows only.
  */
-import { existsSync, readFileSync, createReadStream, statSync } from 'node:fs';
+import { existsSync, createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { FIXTURE_DIR } from '../cli/fixture';
+import { FIXTURE_DIR, storyTexts } from '../cli/fixture';
 import { loadCliEngine, parseArgs } from '../cli/shared';
 import type { Engine } from '../src/lib/core/engine';
 import { runEstimate } from '../src/lib/core/run-estimate';
@@ -31,11 +31,7 @@ if (!existsSync(FIXTURE_DIR) || !existsSync(onnxDir)) {
 const TOKENS = args.tokens ?? 256;
 const prompt = [1];
 for (let i = 1; i < TOKENS; i++) prompt.push(3 + ((i * 7919) % (512 - 3)));
-const contexts = readFileSync(path.join(repoRoot, 'cli/fixtures/stories.jsonl'), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .slice(0, 8)
-  .map((l) => (JSON.parse(l) as { text: string }).text);
+const contexts = storyTexts().slice(0, 8);
 const question = 'Who is in the story?';
 const MAX_TOKENS = 32;
 

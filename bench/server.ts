@@ -22,10 +22,7 @@
  * GPU's continuous batch. Prefix-cache figures are the fixture's model of SGLang's radix cache
  * (reuse up to logprob_start_len), not a measurement of SGLang.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { fixturePresent, FIXTURE_DIR, loadFixture } from '../cli/fixture';
+import { fixturePresent, FIXTURE_DIR, loadFixture, storyTexts } from '../cli/fixture';
 import { parseArgs } from '../cli/shared';
 import { runEstimate, type EstimateRequest } from '../src/lib/core/run-estimate';
 import { startInferenceFixture, type FixtureServer } from '../e2e/fixtures/inference-server';
@@ -40,11 +37,7 @@ const latencyMs = args['latency-ms'] ?? 20;
 const n = args.contexts ?? 16;
 const m = args.samples ?? 2;
 const maxTokens = args['max-tokens'] ?? 16;
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const stories = readFileSync(path.join(repoRoot, 'cli', 'fixtures', 'stories.jsonl'), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim() !== '')
-  .map((l) => (JSON.parse(l) as { text: string }).text);
+const stories = storyTexts();
 if (n < 2 || n > stories.length) {
   console.error(`--contexts must be between 2 and ${stories.length}.`);
   process.exit(1);

@@ -15,6 +15,19 @@ export const FIXTURE_DIR = path.join(
 export const fixturePresent =
   existsSync(path.join(FIXTURE_DIR, 'stories260K.bin')) && existsSync(path.join(FIXTURE_DIR, 'tok512.bin'));
 
+/** cli/fixtures/stories.jsonl: short stories for tests and benchmarks, one `{"text": ...}` line each. */
+export const STORIES_FILE = path.join(repoRoot, 'cli', 'fixtures', 'stories.jsonl');
+
+/** The non-empty lines of STORIES_FILE (each a JSON object). */
+export function storyLines(): string[] {
+  return readFileSync(STORIES_FILE, 'utf8').split('\n').filter((l) => l.trim() !== '');
+}
+
+/** The stories' texts. */
+export function storyTexts(): string[] {
+  return storyLines().map((l) => (JSON.parse(l) as { text: string }).text);
+}
+
 /** Print the skip note once per test file that needs the fixture. */
 export function noteIfFixtureMissing(suite: string): void {
   if (!fixturePresent) {

@@ -3,20 +3,18 @@
  * behind it) writes, and the reference engine or a vLLM fixture server scores. Every number of
  * the JSON is recomputed from the scorer alone.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { startInferenceFixture } from '../e2e/fixtures/inference-server';
 import { compressionPrompt } from '../src/lib/core/prompts';
-import { FIXTURE_DIR, fixturePresent, loadFixture, noteIfFixtureMissing } from './fixture';
+import { FIXTURE_DIR, fixturePresent, loadFixture, noteIfFixtureMissing, storyLines } from './fixture';
 import { runCli } from './run-cli';
 
 noteIfFixtureMissing('mi command with a generate-only compressor');
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const contexts = readFileSync(path.join(repoRoot, 'cli', 'fixtures', 'stories.jsonl'), 'utf8').trim().split('\n').slice(0, 4);
+const contexts = storyLines().slice(0, 4);
 const FILE = path.join(mkdtempSync(path.join(os.tmpdir(), 'precis-mi-compressor-')), 'stories4.jsonl');
 writeFileSync(FILE, contexts.join('\n') + '\n');
 const texts = contexts.map((l) => (JSON.parse(l) as { text: string }).text);

@@ -1,18 +1,16 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { startInferenceFixture, type FixtureKind } from '../e2e/fixtures/inference-server';
-import { FIXTURE_DIR, fixturePresent, loadFixture, noteIfFixtureMissing } from './fixture';
+import { FIXTURE_DIR, fixturePresent, loadFixture, noteIfFixtureMissing, storyLines } from './fixture';
 import { runCli } from './run-cli';
 
 noteIfFixtureMissing('mi command on fixture inference servers');
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // The first six stories keep the test quick; the reference run uses the same file.
 const STORIES = path.join(mkdtempSync(path.join(os.tmpdir(), 'precis-mi-server-')), 'stories6.jsonl');
-writeFileSync(STORIES, readFileSync(path.join(repoRoot, 'cli', 'fixtures', 'stories.jsonl'), 'utf8').trim().split('\n').slice(0, 6).join('\n') + '\n');
+writeFileSync(STORIES, storyLines().slice(0, 6).join('\n') + '\n');
 
 const run = (args: string[]) => runCli('mi.ts', args);
 

@@ -1,16 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { FIXTURE_DIR, fixturePresent, loadFixture, noteIfFixtureMissing } from './fixture';
+import { FIXTURE_DIR, fixturePresent, loadFixture, noteIfFixtureMissing, STORIES_FILE } from './fixture';
 import { sequenceLogprobF64, termFromScores } from './recompute';
 import { runCli } from './run-cli';
 
 noteIfFixtureMissing('mi command');
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const STORIES = path.join(repoRoot, 'cli', 'fixtures', 'stories.jsonl');
+const STORIES = STORIES_FILE;
 
 const run = (args: string[]) => runCli('mi.ts', args);
 

@@ -2,15 +2,13 @@
  * The command lines with `--engine onnx` on the stories260K-onnx fixture: the same JSON as with
  * the reference engine, the same numbers within float32 error, and named errors for bad folders.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CONTINUATION_IDS, FIXTURE_DIR, PROMPT_IDS, fixturePresent } from './fixture';
+import { CONTINUATION_IDS, FIXTURE_DIR, PROMPT_IDS, fixturePresent, storyLines } from './fixture';
 import { runCli } from './run-cli';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ONNX_DIR = path.join(path.dirname(FIXTURE_DIR), 'stories260K-onnx');
 const present = fixturePresent && existsSync(path.join(ONNX_DIR, 'onnx', 'model.onnx'));
 if (!present) console.warn(`[onnx command line] SKIPPED: stories260K and stories260K-onnx fixtures not found beside ${FIXTURE_DIR}.`);
@@ -57,7 +55,7 @@ describe.skipIf(!present)('--engine onnx', { timeout: 90_000 }, () => {
   });
 
   it('mi: one estimate within 1e-3 bits of the reference engine, with the same ids and scoring tokens', async () => {
-    const lines = readFileSync(path.join(repoRoot, 'cli', 'fixtures', 'stories.jsonl'), 'utf8').split('\n').slice(0, 6).join('\n');
+    const lines = storyLines().slice(0, 6).join('\n');
     const contexts = path.join(mkdtempSync(path.join(os.tmpdir(), 'precis-onnx-mi-')), 'six.jsonl');
     writeFileSync(contexts, lines);
     const args = ['--contexts', contexts, '--question', 'Who is in the story?', '--samples', '1', '--max-tokens', '24', '--seed', '5'];

@@ -6,16 +6,15 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { startInferenceFixture, type FixtureOptions } from '../e2e/fixtures/inference-server';
 import type { SweepOutput } from '../src/lib/core/sweep/run-sweep';
+import { storyLines } from './fixture';
 import { runCli, type CliResult } from './run-cli';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** cli/fixtures/stories.jsonl, one `{"text": ...}` line each. */
-export const STORY_LINES = readFileSync(path.join(repoRoot, 'cli', 'fixtures', 'stories.jsonl'), 'utf8').trim().split('\n');
+export const STORY_LINES = storyLines();
 
 /** The output without the keys that change from run to run (clocks, traffic). */
 export function withoutKeys(o: unknown, keys: readonly string[]): unknown {
