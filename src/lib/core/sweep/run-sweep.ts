@@ -486,82 +486,85 @@ export async function runSweep(plan: SweepPlan, state: SweepOutput, deps: SweepD
     onCompression: (g: GeneratedCompression) => record(run, g, detail, model),
   });
 
-  for (const model of textPath ? plan.models : []) {
-    const cfgs = state.configs.filter((c) => c.model === model);
-    if (!cfgs.some((c) => c.runs.some((r) => r.compressions.length < slots * m))) continue;
-    const compressor = await deps.loadCompressor!(model);
-    try {
-      for (const cfg of cfgs) {
-        cfg.modelId = compressor.id;
-        cfg.architecture = null;
-        const sb = sentenceBudget(cfg.budget);
-        for (const run of cfg.runs) {
-          if (run.compressions.length >= slots * m) continue;
-          const prompts = Array.from({ length: slots }, (_, s) =>
-            items
-              ? compressionPrompt('chat', plan.bank[itemContext[s]], items[s].question, { sentenceBudget: sb })
-              : compressionPrompt('chat', plan.bank[s], plan.question, { sentenceBudget: sb }),
-          );
-          run.generationPromptIds = [];
-          const detail = `Writing compressions: ${model} on ${compressor.host}, budget ${cfg.budget}, T ${cfg.temperature}, seed ${run.seed}`;
-          report('generating', detail, model);
-          const gen = await generateTextCompressions(
-            compressor,
-            { prompts, ...slotPlan(cfg, run) },
-            generationHooks(run, detail, model),
-          );
-          run.timings.generationMs += gen.generationMs;
-          if (gen.status === 'cancelled') return cancelled();
-        }
-      }
-    } finally {
-      await (deps.releaseCompressor ? deps.releaseCompressor(compressor) : compressor.dispose());
-    }
-  }
+  /** Slot s of a run: the passage it compresses and the question it is asked with. */
+  const slotSource = (s: number) => (items ? { context: plan.bank[itemContext[s]], question: items[s].question } : { context: plan.bank[s], question: plan.question });
 
-  for (const model of textPath ? [] : plan.models) {
-    const cfgs = state.configs.filter((c) => c.model === model);
-    const needGen = cfgs.some((c) => c.runs.some((r) => r.compressions.length < slots * m));
-    const needScore = !proxy && cfgs.some((c) => c.runs.some((r) => !r.scored));
-    if (!needGen && !needScore) continue;
-    const engine = await deps.loadEngine(model);
-    try {
-      for (const cfg of cfgs) {
-        cfg.modelId = engine.info.id;
-        cfg.architecture = engine.info.architecture ?? null;
-        const sb = sentenceBudget(cfg.budget);
-        for (const run of cfg.runs) {
-          if (run.compressions.length < slots * m) {
-            const prompts: number[][] = [];
-            for (let s = 0; s < slots; s++) {
-              const [ids] = items
-                ? await promptIdsFor(engine, [plan.bank[itemContext[s]]], items[s].question, cfg.maxTokens, sb)
-                : await promptIdsFor(engine, [plan.bank[s]], plan.question, cfg.maxTokens, sb);
-              prompts.push(ids);
-            }
-            run.generationPromptIds = prompts;
-            const detail = `Writing compressions: ${model}, budget ${cfg.budget}, T ${cfg.temperature}, seed ${run.seed}`;
+  /** Generate-only compressors write every missing compression; false when cancelled. */
+  const writeWithTextCompressors = async (): Promise<boolean> => {
+    for (const model of plan.models) {
+      const cfgs = state.configs.filter((c) => c.model === model);
+      if (!cfgs.some((c) => c.runs.some((r) => r.compressions.length < slots * m))) continue;
+      const compressor = await deps.loadCompressor!(model);
+      try {
+        for (const cfg of cfgs) {
+          cfg.modelId = compressor.id;
+          cfg.architecture = null;
+          const sb = sentenceBudget(cfg.budget);
+          for (const run of cfg.runs) {
+            if (run.compressions.length >= slots * m) continue;
+            const prompts = Array.from({ length: slots }, (_, s) => {
+              const { context, question } = slotSource(s);
+              return compressionPrompt('chat', context, question, { sentenceBudget: sb });
+            });
+            run.generationPromptIds = [];
+            const detail = `Writing compressions: ${model} on ${compressor.host}, budget ${cfg.budget}, T ${cfg.temperature}, seed ${run.seed}`;
             report('generating', detail, model);
-            const gen = await generateCompressions(
-              engine,
-              { promptIds: prompts, ...slotPlan(cfg, run) },
-              generationHooks(run, detail, model),
-            );
+            const gen = await generateTextCompressions(compressor, { prompts, ...slotPlan(cfg, run) }, generationHooks(run, detail, model));
             run.timings.generationMs += gen.generationMs;
-            if (gen.status === 'cancelled') return cancelled();
-          }
-          if (!proxy && !run.scored) {
-            report('scoring', `Scoring: ${model}, budget ${cfg.budget}, T ${cfg.temperature}, seed ${run.seed}`, model);
-            if (!(await scoreRun(engine, cfg, run))) return cancelled();
-            await deps.save(state);
-            done += slots;
+            if (gen.status === 'cancelled') return false;
           }
         }
+      } finally {
+        await (deps.releaseCompressor ? deps.releaseCompressor(compressor) : compressor.dispose());
       }
-    } finally {
-      await deps.releaseEngine(engine);
     }
-  }
+    return true;
+  };
+
+  /** Engines write every missing compression, and score them when each is its own scorer; false when cancelled. */
+  const writeWithEngines = async (): Promise<boolean> => {
+    for (const model of plan.models) {
+      const cfgs = state.configs.filter((c) => c.model === model);
+      const needGen = cfgs.some((c) => c.runs.some((r) => r.compressions.length < slots * m));
+      const needScore = !proxy && cfgs.some((c) => c.runs.some((r) => !r.scored));
+      if (!needGen && !needScore) continue;
+      const engine = await deps.loadEngine(model);
+      try {
+        for (const cfg of cfgs) {
+          cfg.modelId = engine.info.id;
+          cfg.architecture = engine.info.architecture ?? null;
+          const sb = sentenceBudget(cfg.budget);
+          for (const run of cfg.runs) {
+            if (run.compressions.length < slots * m) {
+              const prompts: number[][] = [];
+              for (let s = 0; s < slots; s++) {
+                const { context, question } = slotSource(s);
+                const [ids] = await promptIdsFor(engine, [context], question, cfg.maxTokens, sb);
+                prompts.push(ids);
+              }
+              run.generationPromptIds = prompts;
+              const detail = `Writing compressions: ${model}, budget ${cfg.budget}, T ${cfg.temperature}, seed ${run.seed}`;
+              report('generating', detail, model);
+              const gen = await generateCompressions(engine, { promptIds: prompts, ...slotPlan(cfg, run) }, generationHooks(run, detail, model));
+              run.timings.generationMs += gen.generationMs;
+              if (gen.status === 'cancelled') return false;
+            }
+            if (!proxy && !run.scored) {
+              report('scoring', `Scoring: ${model}, budget ${cfg.budget}, T ${cfg.temperature}, seed ${run.seed}`, model);
+              if (!(await scoreRun(engine, cfg, run))) return false;
+              await deps.save(state);
+              done += slots;
+            }
+          }
+        }
+      } finally {
+        await deps.releaseEngine(engine);
+      }
+    }
+    return true;
+  };
+
+  if (!(await (textPath ? writeWithTextCompressors() : writeWithEngines()))) return cancelled();
 
   // 3. A fixed scorer scores everything.
   if (proxy && state.configs.some((c) => c.runs.some((r) => !r.scored))) {
